@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * plugin: the seccomp user-notification bypass.
+ *
+ * Theory of operation: PbAgent listens on the --bypass-socket path for OCI
+ * seccomp agent connections (runc/crun listenerPath, or `slirpbypass exec`),
+ * receives each container process state plus its seccomp notify fd, and
+ * serves notifications on the main loop.  connect() on TCP (and connected
+ * UDP) sockets to destinations the policy allows is performed by the agent
+ * on a socket it creates in its own (host) network namespace, which it then
+ * installs over the container's fd with SECCOMP_IOCTL_NOTIF_ADDFD(SETFD).
+ * Everything else, and every error, answers CONTINUE: the syscall runs in
+ * the container and the traffic takes the slirp path.
+ */
+#ifndef PLUGIN_H
+#define PLUGIN_H
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+G_BEGIN_DECLS
+
+#define PB_ERROR (pb_error_quark())
+GQuark pb_error_quark(void);
+
+typedef enum {
+    PB_ERROR_INVALID = 1,
+    PB_ERROR_SYSTEM,
+} PbErrorCode;
+
+/* What the agent needs to know about the network it serves. */
+typedef struct {
+    /* the served network namespace: st_dev/st_ino of /proc/PID/ns/net or
+     * of the --netns-type=path file */
+    dev_t netns_dev;
+    ino_t netns_ino;
+    /* virtual network (never bypassed, except gateway -> host loopback) */
+    struct in_addr vnetwork;
+    struct in_addr vnetmask;
+    struct in_addr vgateway;
+    struct in_addr vdns;
+    gboolean ipv6;
+    struct in6_addr vprefix6;
+    guint vprefix6_len;
+    struct in6_addr vgateway6;
+    struct in6_addr vdns6;
+    gboolean disable_host_loopback;
+    gboolean disable_dns;
+    gboolean has_outbound_addr;
+    struct sockaddr_in outbound_addr;
+    gboolean has_outbound_addr6;
+    struct sockaddr_in6 outbound_addr6;
+    /* --bypass-ignore CIDRs (char *), may be NULL */
+    GPtrArray *ignore;
+    /* an fd on /proc opened before any sandbox pivot; -1: open "/proc" */
+    int proc_fd;
+} PbAgentConfig;
+
+typedef struct PbAgent PbAgent;
+
+PbAgent *pb_agent_new(const PbAgentConfig *cfg, GMainContext *ctx,
+                      GError **error);
+/* Binds and listens on path (mode 0600 via umask, stale file unlinked). */
+gboolean pb_agent_listen(PbAgent *agent, const char *path, GError **error);
+void pb_agent_free(PbAgent *agent);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PbAgent, pb_agent_free)
+
+/* Subcommands: `slirpbypass seccomp-profile ...`, `slirpbypass exec ...`.
+ * argv[0] is the subcommand name.  Return the process exit status. */
+int pb_profile_main(int argc, char **argv);
+int pb_exec_main(int argc, char **argv);
+
+/* ---- seccomp-profile / exec helpers (profile.c, exec.c; owner: plugin
+ * subcommands helper).  Exposed for the unit tests. ---- */
+
+/* Options shared by pb_profile_build() and pb_profile_merge(). */
+typedef struct {
+    const char *listener_path; /* required, absolute */
+    const char *metadata;      /* listenerMetadata; NULL: none / keep */
+    gboolean no_bind;          /* trap connect only */
+} PbProfileOptions;
+
+/* $XDG_RUNTIME_DIR/slirpbypass/bypass.sock (see profile.c); g_free it. */
+char *pb_default_socket_path(void);
+/* Fits sun_path, not abstract, absolute if required; PB_ERROR_INVALID. */
+gboolean pb_socket_path_check(const char *path, gboolean require_absolute,
+                              GError **error);
+/* A fresh profile: ALLOW by default, NOTIFY on connect(+bind). */
+JsonNode *pb_profile_build(const PbProfileOptions *opts, GError **error);
+/* Rewrite an existing profile (JSON text); warnings: char * lines. */
+JsonNode *pb_profile_merge(const char *data, gssize len, const char *source,
+                           const PbProfileOptions *opts, GPtrArray *warnings,
+                           GError **error);
+/* Pretty JSON plus a trailing newline; g_free it. */
+char *pb_profile_to_json(JsonNode *profile);
+/* The compact OCI ContainerProcessState `exec` sends; g_free it. */
+char *pb_exec_state_json(pid_t pid, const char *metadata);
+/* ---- end of seccomp-profile / exec helpers ---- */
+
+G_END_DECLS
+
+#endif /* PLUGIN_H */

@@ -1,0 +1,704 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * profile.c: `slirpbypass seccomp-profile`, the OCI seccomp profile that
+ * arms the bypass.
+ *
+ * Theory of operation: a container runtime (runc >= 1.1, crun >= 1.6,
+ * podman >= 4.1 through its profile) hands the seccomp notify fd of a
+ * container to the agent named by the profile's "listenerPath".  The bypass
+ * needs exactly two syscalls trapped, connect and bind (DESIGN.md: never
+ * close/fcntl/setsockopt/sendmsg, which would also trap the runtime's own
+ * calls between filter load and fd hand-off).  Two modes:
+ *
+ *  - build: a fresh profile, defaultAction SCMP_ACT_ALLOW, the native
+ *    architecture plus its compat ones (a 32-bit binary must not hit the
+ *    "bad arch" kill action), one NOTIFY rule, listenerPath[/Metadata].
+ *  - merge: rewrite an existing profile (podman's seccomp.json,
+ *    containerd's default): the trapped names are removed from every rule
+ *    that allows them unconditionally (rules left empty are dropped), the
+ *    NOTIFY rule is prepended, listenerPath is set.  The agent answers
+ *    CONTINUE for everything it does not bypass, so NOTIFY behaves like
+ *    ALLOW; that is only equivalent when the original profile allowed the
+ *    call unconditionally.  A rule that denies or conditionally allows a
+ *    trapped call is therefore refused instead of silently widened, and a
+ *    trapped call the profile does not allow at all is not trapped.
+ *    Merging is idempotent: our own NOTIFY rule is recognised by the
+ *    identical listenerPath.
+ *
+ * The logic lives in pb_profile_build()/pb_profile_merge() so the unit
+ * tests run it without main(); pb_profile_main() only parses the command
+ * line and prints.
+ */
+#include "plugin.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define NOTIFY_ACTION "SCMP_ACT_NOTIFY"
+
+/* The calls the bypass traps, in rule order. */
+static const char *const trapped_names[] = { "connect", "bind" };
+
+/**
+ * pb_default_socket_path:
+ *
+ * The agent socket path used when neither the profile nor `exec` is told
+ * one: $XDG_RUNTIME_DIR/slirpbypass/bypass.sock; without XDG_RUNTIME_DIR,
+ * /run/slirpbypass/bypass.sock for uid 0 and /run/user/UID/... otherwise.
+ *
+ * Returns: (transfer full) an absolute path.
+ */
+char *
+pb_default_socket_path(void)
+{
+    const char *xdg = g_getenv("XDG_RUNTIME_DIR");
+
+    /* A relative XDG_RUNTIME_DIR is invalid per the XDG spec: ignore it. */
+    if (xdg != NULL && g_path_is_absolute(xdg))
+        return g_build_filename(xdg, "slirpbypass", "bypass.sock", NULL);
+    if (getuid() == 0)
+        return g_strdup("/run/slirpbypass/bypass.sock");
+    return g_strdup_printf("/run/user/%u/slirpbypass/bypass.sock",
+                           (unsigned)getuid());
+}
+
+/**
+ * pb_socket_path_check:
+ * @path: a unix socket path
+ * @require_absolute: TRUE for a profile's listenerPath (crun requires an
+ *   absolute path; a relative one would be resolved against the runtime's
+ *   working directory)
+ * @error: PB_ERROR_INVALID naming the path
+ *
+ * Returns: TRUE if @path fits in sockaddr_un.sun_path and is not an
+ * abstract ("@name") address, which runc refuses.
+ */
+gboolean
+pb_socket_path_check(const char *path, gboolean require_absolute,
+                     GError **error)
+{
+    struct sockaddr_un sun;
+
+    if (path == NULL || path[0] == '\0') {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "socket path is empty");
+        return FALSE;
+    }
+    if (path[0] == '@') {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "socket path '%s': abstract sockets are not supported "
+                    "(runc refuses them)",
+                    path);
+        return FALSE;
+    }
+    if (require_absolute && !g_path_is_absolute(path)) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "socket path '%s' is not absolute", path);
+        return FALSE;
+    }
+    if (strlen(path) >= sizeof sun.sun_path) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "socket path '%s' is longer than %zu bytes", path,
+                    sizeof sun.sun_path - 1);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* Append the native architecture and its compat ABIs (names as in the
+ * OCI runtime-spec). */
+static void
+add_architectures(JsonBuilder *b)
+{
+    json_builder_set_member_name(b, "architectures");
+    json_builder_begin_array(b);
+#if defined(__x86_64__)
+    json_builder_add_string_value(b, "SCMP_ARCH_X86_64");
+    json_builder_add_string_value(b, "SCMP_ARCH_X86");
+    json_builder_add_string_value(b, "SCMP_ARCH_X32");
+#elif defined(__aarch64__)
+    json_builder_add_string_value(b, "SCMP_ARCH_AARCH64");
+    json_builder_add_string_value(b, "SCMP_ARCH_ARM");
+#elif defined(__i386__)
+    json_builder_add_string_value(b, "SCMP_ARCH_X86");
+#elif defined(__arm__)
+    json_builder_add_string_value(b, "SCMP_ARCH_ARM");
+#endif
+    /* Elsewhere an empty list means "the native architecture only". */
+    json_builder_end_array(b);
+}
+
+/* The NOTIFY rule for the names selected in @trap (same order as
+ * trapped_names). */
+static JsonNode *
+notify_rule_new(const gboolean trap[G_N_ELEMENTS(trapped_names)])
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "names");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < G_N_ELEMENTS(trapped_names); i++)
+        if (trap[i])
+            json_builder_add_string_value(b, trapped_names[i]);
+    json_builder_end_array(b);
+    json_builder_set_member_name(b, "action");
+    json_builder_add_string_value(b, NOTIFY_ACTION);
+    json_builder_end_object(b);
+    return json_builder_get_root(b);
+}
+
+/* Fill trap[] from the options: connect always, bind unless no_bind. */
+static void
+wanted_traps(const PbProfileOptions *opts,
+             gboolean trap[G_N_ELEMENTS(trapped_names)])
+{
+    for (guint i = 0; i < G_N_ELEMENTS(trapped_names); i++)
+        trap[i] = !(opts->no_bind && strcmp(trapped_names[i], "bind") == 0);
+}
+
+/**
+ * pb_profile_build:
+ * @opts: listener path (required, absolute), metadata (optional), no_bind
+ * @error: PB_ERROR_INVALID for a bad listener path
+ *
+ * Returns: (transfer full) a new profile object node, or NULL.
+ */
+JsonNode *
+pb_profile_build(const PbProfileOptions *opts, GError **error)
+{
+    g_autoptr(JsonBuilder) b = NULL;
+    gboolean trap[G_N_ELEMENTS(trapped_names)];
+
+    if (!pb_socket_path_check(opts->listener_path, TRUE, error))
+        return NULL;
+    wanted_traps(opts, trap);
+
+    b = json_builder_new();
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "defaultAction");
+    json_builder_add_string_value(b, "SCMP_ACT_ALLOW");
+    add_architectures(b);
+    json_builder_set_member_name(b, "listenerPath");
+    json_builder_add_string_value(b, opts->listener_path);
+    if (opts->metadata != NULL) {
+        json_builder_set_member_name(b, "listenerMetadata");
+        json_builder_add_string_value(b, opts->metadata);
+    }
+    json_builder_set_member_name(b, "syscalls");
+    json_builder_begin_array(b);
+    json_builder_add_value(b, notify_rule_new(trap));
+    json_builder_end_array(b);
+    json_builder_end_object(b);
+    return json_builder_get_root(b);
+}
+
+/* TRUE if @node is absent, null, or an empty array/object: the way
+ * podman's profile spells "no condition" ("args": [], "includes": {}). */
+static gboolean
+member_is_empty(JsonObject *rule, const char *name)
+{
+    JsonNode *n = json_object_get_member(rule, name);
+
+    if (n == NULL || JSON_NODE_HOLDS_NULL(n))
+        return TRUE;
+    if (JSON_NODE_HOLDS_ARRAY(n))
+        return json_array_get_length(json_node_get_array(n)) == 0;
+    if (JSON_NODE_HOLDS_OBJECT(n))
+        return json_object_get_size(json_node_get_object(n)) == 0;
+    return FALSE;
+}
+
+/* Actions under which a CONTINUE-ing notifier changes nothing. */
+static gboolean
+action_allows(const char *action)
+{
+    return strcmp(action, "SCMP_ACT_ALLOW") == 0 ||
+           strcmp(action, "SCMP_ACT_LOG") == 0;
+}
+
+/* Read a string member; NULL if absent or not a string. */
+static const char *
+get_string(JsonObject *o, const char *name)
+{
+    JsonNode *n = json_object_get_member(o, name);
+
+    if (n == NULL || json_node_get_value_type(n) != G_TYPE_STRING)
+        return NULL;
+    return json_node_get_string(n);
+}
+
+/* Per trapped name: what the existing rules say about it. */
+typedef struct {
+    gboolean named;   /* some rule names it */
+    gboolean allowed; /* an unconditional ALLOW/LOG rule or our NOTIFY */
+} TrapState;
+
+/*
+ * Validate rule @idx of @source and fold what it says about each trapped
+ * name into @st.  Our own earlier NOTIFY rule (@ours: the profile's
+ * listenerPath equals the one we set) counts as allowing.
+ */
+static gboolean
+scan_rule(JsonNode *node, guint idx, const char *source, gboolean ours,
+          TrapState st[G_N_ELEMENTS(trapped_names)], GError **error)
+{
+    JsonObject *rule;
+    JsonNode *names;
+    const char *action;
+    const char *legacy;
+
+    if (!JSON_NODE_HOLDS_OBJECT(node)) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "%s: syscalls[%u] is not an object", source, idx);
+        return FALSE;
+    }
+    rule = json_node_get_object(node);
+    action = get_string(rule, "action");
+    if (action == NULL) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "%s: syscalls[%u] has no string \"action\"", source, idx);
+        return FALSE;
+    }
+    names = json_object_get_member(rule, "names");
+    if (names != NULL && !JSON_NODE_HOLDS_ARRAY(names)) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "%s: syscalls[%u].names is not an array", source, idx);
+        return FALSE;
+    }
+    /* Docker's pre-1.0 format used a single "name"; treat it as names. */
+    legacy = get_string(rule, "name");
+
+    for (guint t = 0; t < G_N_ELEMENTS(trapped_names); t++) {
+        gboolean hit = legacy != NULL && strcmp(legacy, trapped_names[t]) == 0;
+
+        if (names != NULL) {
+            JsonArray *a = json_node_get_array(names);
+
+            for (guint i = 0; i < json_array_get_length(a); i++) {
+                JsonNode *e = json_array_get_element(a, i);
+
+                if (json_node_get_value_type(e) != G_TYPE_STRING) {
+                    g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                                "%s: syscalls[%u].names[%u] is not a string",
+                                source, idx, i);
+                    return FALSE;
+                }
+                if (strcmp(json_node_get_string(e), trapped_names[t]) == 0)
+                    hit = TRUE;
+            }
+        }
+        if (!hit)
+            continue;
+        st[t].named = TRUE;
+        if (strcmp(action, NOTIFY_ACTION) == 0 && ours) {
+            st[t].allowed = TRUE;
+            continue;
+        }
+        if (!action_allows(action) || !member_is_empty(rule, "args") ||
+            !member_is_empty(rule, "includes") ||
+            !member_is_empty(rule, "excludes")) {
+            /* NOTIFY would behave like ALLOW: refuse to widen a denial or
+             * to drop a condition. */
+            g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                        "%s: syscalls[%u] gives %s action %s%s; only "
+                        "unconditional SCMP_ACT_ALLOW rules can be merged",
+                        source, idx, trapped_names[t], action,
+                        action_allows(action) ? " with conditions" : "");
+            return FALSE;
+        }
+        st[t].allowed = TRUE;
+    }
+    return TRUE;
+}
+
+/*
+ * Remove the names selected in @trap from rule @rule; returns TRUE if the
+ * rule named something before and names nothing now (drop it).
+ */
+static gboolean
+strip_rule(JsonObject *rule, const gboolean trap[G_N_ELEMENTS(trapped_names)])
+{
+    JsonNode *names = json_object_get_member(rule, "names");
+    const char *legacy = get_string(rule, "name");
+    gboolean had = FALSE;
+    gboolean has = FALSE;
+
+    if (legacy != NULL) {
+        had = TRUE;
+        has = TRUE;
+        for (guint t = 0; t < G_N_ELEMENTS(trapped_names); t++)
+            if (trap[t] && strcmp(legacy, trapped_names[t]) == 0) {
+                json_object_remove_member(rule, "name");
+                has = FALSE;
+                break;
+            }
+    }
+    if (names != NULL) {
+        JsonArray *a = json_node_get_array(names);
+        guint i = 0;
+
+        had = had || json_array_get_length(a) > 0;
+        while (i < json_array_get_length(a)) {
+            const char *n = json_array_get_string_element(a, i);
+            gboolean drop = FALSE;
+
+            for (guint t = 0; t < G_N_ELEMENTS(trapped_names); t++)
+                if (trap[t] && strcmp(n, trapped_names[t]) == 0)
+                    drop = TRUE;
+            if (drop)
+                json_array_remove_element(a, i);
+            else
+                i++;
+        }
+        has = has || json_array_get_length(a) > 0;
+    }
+    return had && !has;
+}
+
+/**
+ * pb_profile_merge:
+ * @data: the existing profile's JSON text
+ * @len: its length, or -1 if NUL-terminated
+ * @source: the name used in messages (the file name)
+ * @opts: listener path (required, absolute), metadata (NULL: keep the
+ *   existing one), no_bind
+ * @warnings: (nullable): receives one line (char *) per call left untrapped
+ * @error: PB_ERROR_INVALID naming @source and the offending part
+ *
+ * Rewrites the profile as described at the top of this file.  Errors: not
+ * JSON, not an object, defaultAction missing or SCMP_ACT_NOTIFY (runc
+ * forbids it), a different listenerPath already set, malformed rules, a
+ * trapped call denied or conditionally allowed by a rule, connect not
+ * allowed at all (nothing to bypass).
+ *
+ * Returns: (transfer full) the rewritten profile, or NULL.
+ */
+JsonNode *
+pb_profile_merge(const char *data, gssize len, const char *source,
+                 const PbProfileOptions *opts, GPtrArray *warnings,
+                 GError **error)
+{
+    g_autoptr(JsonParser) parser = json_parser_new();
+    g_autoptr(GError) local = NULL;
+    JsonNode *root;
+    JsonNode *result = NULL;
+    JsonObject *prof;
+    JsonNode *sys;
+    JsonArray *rules;
+    g_autoptr(JsonArray) out = NULL;
+    const char *def;
+    const char *old_path;
+    gboolean ours;
+    gboolean trap[G_N_ELEMENTS(trapped_names)];
+    TrapState st[G_N_ELEMENTS(trapped_names)] = { { 0 } };
+
+    if (!pb_socket_path_check(opts->listener_path, TRUE, error))
+        goto out;
+    if (!json_parser_load_from_data(parser, data, len, &local)) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "%s: not valid JSON: %s", source, local->message);
+        goto out;
+    }
+    root = json_parser_get_root(parser);
+    if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "%s: not a seccomp profile (the top level is not an "
+                    "object)",
+                    source);
+        goto out;
+    }
+    prof = json_node_get_object(root);
+
+    def = get_string(prof, "defaultAction");
+    if (def == NULL) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "%s: no string \"defaultAction\"", source);
+        goto out;
+    }
+    if (strcmp(def, NOTIFY_ACTION) == 0) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "%s: defaultAction is SCMP_ACT_NOTIFY, which runc "
+                    "refuses and which would trap every syscall",
+                    source);
+        goto out;
+    }
+
+    if (json_object_has_member(prof, "listenerPath") &&
+        !JSON_NODE_HOLDS_NULL(json_object_get_member(prof, "listenerPath"))) {
+        old_path = get_string(prof, "listenerPath");
+        if (old_path == NULL) {
+            g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                        "%s: listenerPath is not a string", source);
+            goto out;
+        }
+        if (old_path[0] != '\0' &&
+            strcmp(old_path, opts->listener_path) != 0) {
+            g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                        "%s: already has listenerPath '%s' (another seccomp "
+                        "agent); refusing to replace it with '%s'",
+                        source, old_path, opts->listener_path);
+            goto out;
+        }
+    }
+    ours = g_strcmp0(get_string(prof, "listenerPath"), opts->listener_path) ==
+           0;
+
+    sys = json_object_get_member(prof, "syscalls");
+    if (sys == NULL || JSON_NODE_HOLDS_NULL(sys)) {
+        json_object_set_array_member(prof, "syscalls", json_array_new());
+        sys = json_object_get_member(prof, "syscalls");
+    }
+    if (!JSON_NODE_HOLDS_ARRAY(sys)) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "%s: \"syscalls\" is not an array", source);
+        goto out;
+    }
+    rules = json_node_get_array(sys);
+    for (guint i = 0; i < json_array_get_length(rules); i++)
+        if (!scan_rule(json_array_get_element(rules, i), i, source, ours, st,
+                       error))
+            goto out;
+
+    wanted_traps(opts, trap);
+    for (guint t = 0; t < G_N_ELEMENTS(trapped_names); t++) {
+        /* Not named anywhere: the default action decides. */
+        gboolean allowed = st[t].named ? st[t].allowed : action_allows(def);
+
+        if (!trap[t] || allowed)
+            continue;
+        trap[t] = FALSE;
+        if (strcmp(trapped_names[t], "connect") == 0) {
+            g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                        "%s: the profile does not allow connect; there is "
+                        "nothing to bypass",
+                        source);
+            goto out;
+        }
+        if (warnings != NULL)
+            g_ptr_array_add(warnings,
+                            g_strdup_printf("%s: the profile does not allow "
+                                            "%s; not trapping it",
+                                            source, trapped_names[t]));
+    }
+
+    /* Rebuild the rule list: ours first, then the others minus the
+     * trapped names (our previous NOTIFY rule empties and disappears). */
+    out = json_array_new();
+    json_array_add_element(out, notify_rule_new(trap));
+    for (guint i = 0; i < json_array_get_length(rules); i++) {
+        JsonNode *n = json_array_get_element(rules, i);
+
+        if (!strip_rule(json_node_get_object(n), trap))
+            json_array_add_element(out, json_node_copy(n));
+    }
+    json_object_set_array_member(prof, "syscalls", json_array_ref(out));
+
+    json_object_set_string_member(prof, "listenerPath", opts->listener_path);
+    if (opts->metadata != NULL)
+        json_object_set_string_member(prof, "listenerMetadata",
+                                      opts->metadata);
+    result = json_node_copy(root);
+out:
+    return result;
+}
+
+/**
+ * pb_profile_to_json:
+ * @profile: a profile node
+ *
+ * Returns: (transfer full) pretty-printed JSON with a trailing newline.
+ */
+char *
+pb_profile_to_json(JsonNode *profile)
+{
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    g_autofree char *text = NULL;
+
+    json_generator_set_pretty(gen, TRUE);
+    json_generator_set_indent(gen, 2);
+    json_generator_set_root(gen, profile);
+    text = json_generator_to_data(gen, NULL);
+    return g_strconcat(text, "\n", NULL);
+}
+
+/* Print the usage text on @out. */
+static void
+print_usage(FILE *out)
+{
+    g_autofree char *def = pb_default_socket_path();
+
+    fprintf(out,
+            "Usage: slirpbypass seccomp-profile [OPTION]...\n"
+            "Print an OCI seccomp profile that hands connect() and bind() "
+            "to the slirpbypass\nagent listening on PATH "
+            "(`slirpbypass --bypass-socket PATH ...`).\n"
+            "\n"
+            "  -l, --listener-path=PATH  the agent socket, absolute "
+            "(default: %s)\n"
+            "  -m, --merge=FILE          rewrite the existing profile FILE "
+            "('-': stdin) instead\n"
+            "                            of printing a minimal one "
+            "(defaultAction SCMP_ACT_ALLOW)\n"
+            "      --metadata=STR        set listenerMetadata (merge: "
+            "default keeps FILE's)\n"
+            "      --no-bind             trap connect() only "
+            "(no bind()-side port publishing)\n"
+            "  -o, --output=FILE         write to FILE instead of stdout\n"
+            "  -h, --help                show this help and exit\n"
+            "\n"
+            "--merge removes connect/bind from FILE's unconditional "
+            "SCMP_ACT_ALLOW rules, drops\nrules left empty, prepends the "
+            "SCMP_ACT_NOTIFY rule and sets listenerPath. It refuses\na "
+            "different existing listenerPath, a rule that denies or "
+            "conditionally allows\nconnect/bind, and defaultAction "
+            "SCMP_ACT_NOTIFY.\n"
+            "\n"
+            "Use: podman run --security-opt seccomp=PROFILE ...; runc/crun: "
+            "put it in\nconfig.json at linux.seccomp. Exit status: 0 on "
+            "success, 1 on any error.\n",
+            def);
+}
+
+/* Read @path ('-' = stdin) fully; one-line error naming the file. */
+static gboolean
+read_input(const char *path, char **data, gsize *len, GError **error)
+{
+    gboolean is_stdin = strcmp(path, "-") == 0;
+    g_autoptr(GByteArray) buf = g_byte_array_new();
+    gboolean ok = FALSE;
+    int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    guint8 chunk[65536];
+
+    if (fd < 0)
+        goto fail;
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            goto fail;
+        if (n == 0)
+            break;
+        g_byte_array_append(buf, chunk, (guint)n);
+    }
+    *len = buf->len;
+    g_byte_array_append(buf, (const guint8 *)"", 1); /* NUL-terminate */
+    *data = (char *)g_byte_array_free(g_steal_pointer(&buf), FALSE);
+    ok = TRUE;
+    goto out;
+fail:
+    g_set_error(error, PB_ERROR, PB_ERROR_INVALID, "cannot read %s: %s",
+                is_stdin ? "stdin" : path, g_strerror(errno));
+out:
+    if (fd >= 0 && !is_stdin)
+        close(fd);
+    return ok;
+}
+
+/**
+ * pb_profile_main:
+ * @argc: argument count, @argv: argv[0] is "seccomp-profile"
+ *
+ * Returns: 0 on success, 1 on any error (one line on stderr).
+ */
+int
+pb_profile_main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "listener-path", required_argument, NULL, 'l' },
+        { "merge", required_argument, NULL, 'm' },
+        { "metadata", required_argument, NULL, 'M' },
+        { "no-bind", no_argument, NULL, 'B' },
+        { "output", required_argument, NULL, 'o' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    PbProfileOptions opts = { 0 };
+    g_autofree char *def_path = pb_default_socket_path();
+    g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonNode) prof = NULL;
+    g_autofree char *text = NULL;
+    g_autofree char *data = NULL;
+    const char *merge = NULL;
+    const char *output = NULL;
+    gsize len = 0;
+    int status = 1;
+    int c;
+
+    opts.listener_path = def_path;
+    optind = 0; /* GNU: re-initialise, main() may have run getopt */
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+l:m:o:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'l':
+            opts.listener_path = optarg;
+            break;
+        case 'm':
+            merge = optarg;
+            break;
+        case 'M':
+            opts.metadata = optarg;
+            break;
+        case 'B':
+            opts.no_bind = TRUE;
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        case 'h':
+            print_usage(stdout);
+            status = 0;
+            goto out;
+        default:
+            g_printerr("slirpbypass seccomp-profile: unknown option or "
+                       "missing argument: '%s' (see --help)\n",
+                       argv[optind - 1]);
+            goto out;
+        }
+    }
+    if (optind < argc) {
+        g_printerr("slirpbypass seccomp-profile: unexpected argument '%s' "
+                   "(see --help)\n",
+                   argv[optind]);
+        goto out;
+    }
+
+    if (merge != NULL) {
+        if (!read_input(merge, &data, &len, &error))
+            goto fail;
+        prof = pb_profile_merge(data, (gssize)len,
+                                strcmp(merge, "-") == 0 ? "stdin" : merge,
+                                &opts, warnings, &error);
+    } else {
+        prof = pb_profile_build(&opts, &error);
+    }
+    if (prof == NULL)
+        goto fail;
+    for (guint i = 0; i < warnings->len; i++)
+        g_printerr("slirpbypass seccomp-profile: warning: %s\n",
+                   (const char *)warnings->pdata[i]);
+
+    text = pb_profile_to_json(prof);
+    if (output != NULL) {
+        if (!g_file_set_contents(output, text, -1, &error))
+            goto fail;
+    } else if (fputs(text, stdout) == EOF || fflush(stdout) != 0) {
+        g_printerr("slirpbypass seccomp-profile: writing stdout: %s\n",
+                   g_strerror(errno));
+        goto out;
+    }
+    status = 0;
+    goto out;
+fail:
+    g_printerr("slirpbypass seccomp-profile: %s\n", error->message);
+out:
+    return status;
+}

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * slirp-bridge: the public header of the slirpbypass core.
+ *
+ * Theory of operation: the executable parses a slirp4netns-compatible
+ * command line into an SbConfig (cli.c), forks a short-lived child that
+ * enters the target namespaces and hands back a tap fd (tap.c, fdpass.c),
+ * then drives libslirp from a GLib main loop (slirp_loop.c) in the caller's
+ * own network namespace.  The lifecycle (ready-fd, exit-fd, signals,
+ * sandbox, self-seccomp) lives in lifecycle.c, sandbox.c and seccomp.c.
+ *
+ * Nothing outside slirp-bridge/ touches these structs' internals except
+ * through the functions declared here; other directories receive plain
+ * values (addresses, a Slirp *, a GMainContext *).
+ */
+#ifndef SLIRP_BRIDGE_H
+#define SLIRP_BRIDGE_H
+
+#include <glib.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <libslirp.h>
+
+G_BEGIN_DECLS
+
+/* GError domain for everything in slirp-bridge/. */
+#define SB_ERROR (sb_error_quark())
+GQuark sb_error_quark(void);
+
+typedef enum {
+    SB_ERROR_INVALID = 1, /* bad user input: one-line message names it */
+    SB_ERROR_SYSTEM,      /* a syscall failed: message names the call */
+    SB_ERROR_USAGE,       /* bad command line (sb_cli_parse): print the
+                           * message to stderr unless it is empty, then the
+                           * usage to stdout, exit 1.  SB_ERROR_INVALID from
+                           * sb_cli_parse: message only, no usage, exit 1
+                           * (slirp4netns does the same split). */
+} SbErrorCode;
+
+typedef enum {
+    SB_NETNS_PID = 0, /* target is /proc/PID/ns/net */
+    SB_NETNS_PATH,    /* target is a netns file path */
+    SB_NETNS_TAPFD,   /* target is an already open tap fd (no fork) */
+} SbNetnsType;
+
+typedef enum {
+    SB_TARGET_NETNS = 0,
+    SB_TARGET_BESS,
+} SbTargetType;
+
+/* The virtual network, derived from --cidr (default 10.0.2.0/24). */
+typedef struct {
+    struct in_addr network;     /* e.g. 10.0.2.0 */
+    struct in_addr netmask;     /* e.g. 255.255.255.0 */
+    guint prefix_len;           /* e.g. 24 */
+    struct in_addr gateway;     /* network+2: maps to host loopback */
+    struct in_addr dns;         /* network+3 */
+    struct in_addr dhcp_start;  /* network+15 */
+    struct in_addr guest;       /* network+100: recommended guest IP */
+    struct in6_addr prefix6;    /* fd00:: */
+    guint prefix6_len;          /* 64 */
+    struct in6_addr gateway6;   /* fd00::2 */
+    struct in6_addr dns6;       /* fd00::3 */
+} SbVnet;
+
+/*
+ * Everything the command line says.  Filled by sb_cli_parse(), released
+ * by sb_config_clear().  Fields keep slirp4netns's names where one exists.
+ */
+typedef struct {
+    /* slirp4netns options */
+    gboolean configure;            /* -c */
+    int exit_fd;                   /* -e, -1 if unset */
+    int ready_fd;                  /* -r, -1 if unset */
+    guint mtu;                     /* -m, default 1500 */
+    gboolean enable_ipv6;          /* -6 */
+    char *api_socket;              /* -a, NULL if unset */
+    SbVnet vnet;                   /* --cidr */
+    gboolean disable_host_loopback;
+    SbNetnsType netns_type;
+    char *userns_path;             /* --userns-path, NULL if unset */
+    gboolean enable_sandbox;
+    gboolean enable_seccomp;
+    gboolean has_outbound_addr;
+    struct sockaddr_in outbound_addr;
+    gboolean has_outbound_addr6;
+    struct sockaddr_in6 outbound_addr6;
+    gboolean disable_dns;
+    gboolean has_macaddr;
+    guint8 macaddr[6];
+    SbTargetType target_type;
+
+    /* positional arguments */
+    pid_t target_pid;              /* SB_NETNS_PID */
+    char *netns_path;              /* SB_NETNS_PATH, or BESS socket path */
+    int target_tapfd;              /* SB_NETNS_TAPFD */
+    char *tapname;                 /* e.g. "tap0"; NULL only in tapfd mode
+                                    * when no TAPNAME was given */
+
+    /* slirpbypass extensions */
+    GPtrArray *publish;            /* char *: -p/--publish specs, unparsed */
+    char *bypass_socket;           /* --bypass-socket PATH, NULL: no bypass */
+    GPtrArray *bypass_ignore;      /* char *: --bypass-ignore CIDRs */
+
+    /* Lines to print on stdout before starting (WARNINGs), in order. */
+    GPtrArray *warnings;           /* char * */
+} SbConfig;
+
+/* What main() should do after parsing. */
+typedef enum {
+    SB_CLI_RUN = 0,
+    SB_CLI_HELP,
+    SB_CLI_VERSION,
+} SbCliAction;
+
+/* cli.c */
+/* Defaults: slirp4netns's (mtu 1500, fds -1, 10.0.2.0/24, pid mode). */
+void sb_config_init(SbConfig *cfg);
+void sb_config_clear(SbConfig *cfg);
+/*
+ * Parse argv (permuted in place by getopt_long) into cfg, which must have
+ * been set up with sb_config_init().  On FALSE the error is SB_ERROR_USAGE
+ * (message, possibly empty, then usage; exit 1) or SB_ERROR_INVALID
+ * (message only; exit 1), exactly as slirp4netns splits them; the message
+ * is slirp4netns's stderr text without the trailing newline.  Warnings
+ * collected before the error stay in cfg->warnings (slirp4netns prints them
+ * on stdout before the error).  -h/-v stop parsing at once with TRUE and
+ * *action set, like slirp4netns's exit(0).
+ */
+gboolean sb_cli_parse(int argc, char **argv, SbConfig *cfg,
+                      SbCliAction *action, GError **error);
+void sb_cli_print_usage(FILE *out, const char *argv0);
+void sb_cli_print_version(FILE *out);
+gboolean sb_vnet_from_cidr(const char *cidr, SbVnet *vnet, GError **error);
+gboolean sb_parse_macaddr(const char *s, guint8 mac[6], GError **error);
+
+/* fdpass.c: one fd over a unix socket with SCM_RIGHTS and one dummy byte. */
+gboolean sb_fd_send(int sock, int fd, GError **error);
+int sb_fd_recv(int sock, GError **error);
+
+/* tap.c: fork a child that enters the target namespaces and opens (and
+ * with -c configures) the tap; returns the tap fd in this process. */
+int sb_tap_open(const SbConfig *cfg, GError **error);
+
+/* slirp_loop.c: libslirp on a GMainContext. */
+typedef struct SbSlirp SbSlirp;
+SbSlirp *sb_slirp_new(const SbConfig *cfg, int tapfd, GMainContext *ctx,
+                      GError **error);
+Slirp *sb_slirp_get(SbSlirp *s);
+typedef void (*SbFatalFunc)(const char *msg, gpointer data);
+void sb_slirp_set_fatal(SbSlirp *s, SbFatalFunc func, gpointer data);
+void sb_slirp_free(SbSlirp *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbSlirp, sb_slirp_free)
+
+/* sandbox.c: mount namespace + pivot_root + capability drop. */
+typedef struct {
+    /* extra capabilities to keep besides CAP_NET_BIND_SERVICE (bitmask of
+     * 1ULL << CAP_x), e.g. CAP_SYS_PTRACE for the bypass. */
+    guint64 keep_caps;
+} SbSandboxOptions;
+gboolean sb_sandbox_join_userns(const SbConfig *cfg, GError **error);
+gboolean sb_sandbox_enter(const SbConfig *cfg, const SbSandboxOptions *opts,
+                          GError **error);
+
+/* seccomp.c: the --enable-seccomp deny-list on ourselves. */
+gboolean sb_seccomp_apply(gboolean keep_bypass_syscalls, GError **error);
+/* The names blocked, for the "seccomp: The following syscalls are blocked"
+ * line; NULL-terminated, static. */
+const char *const *sb_seccomp_blocked_names(gboolean keep_bypass_syscalls);
+
+/* lifecycle.c */
+gboolean sb_ready_fd_signal(int ready_fd);
+/* Socket files we created: unlinked at exit through a directory fd opened
+ * before the sandbox pivots away from the file system. */
+typedef struct SbUnlinkList SbUnlinkList;
+SbUnlinkList *sb_unlink_list_new(void);
+gboolean sb_unlink_list_add(SbUnlinkList *l, const char *path, GError **error);
+void sb_unlink_list_run(SbUnlinkList *l);
+void sb_unlink_list_free(SbUnlinkList *l);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbUnlinkList, sb_unlink_list_free)
+
+G_END_DECLS
+
+#endif /* SLIRP_BRIDGE_H */

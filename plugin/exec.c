@@ -1,4 +1,493 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* STUB: replaced by the plugin work. */
+/*
+ * exec.c: `slirpbypass exec [OPTION]... [--] COMMAND [ARG]...`, the
+ * launcher that puts a command under the bypass without a container
+ * runtime (scripts, rootlesskit children, tests).
+ *
+ * Theory of operation: it does, for itself, what runc does for a container
+ * whose profile names a listenerPath:
+ *
+ *  1. connect to the agent socket FIRST: once the filter is loaded our own
+ *     connect() would be trapped, and nobody would be listening yet;
+ *  2. load a libseccomp filter (default ALLOW, SCMP_ACT_NOTIFY on connect
+ *     and bind, the compat architectures added so 32-bit programs are not
+ *     killed as "bad arch") with SECCOMP_FILTER_FLAG_NEW_LISTENER;
+ *     NO_NEW_PRIVS is set only when the kernel requires it (we lack
+ *     CAP_SYS_ADMIN), so setuid programs keep working for privileged users;
+ *  3. send a runc-style compact OCI ContainerProcessState plus the notify
+ *     fd (SCM_RIGHTS) in one sendmsg, then shutdown(SHUT_WR) so an agent
+ *     that reads until EOF sees the end;
+ *  4. wait (bounded) until the agent closes its end: only then is the fd
+ *     known to be in the agent's hands.  If we exec'd at once and the
+ *     agent dropped the message, every connect() would fail with ENOSYS;
+ *  5. close the notify fd and the socket (the command must not inherit
+ *     them) and execvp() the command, which inherits the filter.
+ *
+ * Errors before step 2 can fall back (--fallback: run the command without
+ * the bypass, with a warning).  After the filter is loaded there is no way
+ * back: a failure there exits 125 without running the command, because
+ * the command would otherwise see ENOSYS from connect().
+ * Exit status like env(1)/podman: 125 for our own errors, 126 if COMMAND
+ * cannot be run, 127 if it is not found.
+ */
 #include "plugin.h"
-int pb_exec_main(int argc, char **argv) { g_printerr("exec: not implemented\n"); return 1; }
+
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXIT_OURS 125
+#define EXIT_CANNOT_RUN 126
+#define EXIT_NOT_FOUND 127
+#define DEFAULT_METADATA "slirpbypass-exec"
+#define DEFAULT_TIMEOUT_S 5
+
+/**
+ * pb_exec_state_json:
+ * @pid: our pid, both the process and the "container" init
+ * @metadata: the metadata string
+ *
+ * Returns: (transfer full) compact JSON, the shape runc sends for
+ * `runc exec` (ContainerProcessState, status "running", no newline).
+ */
+char *
+pb_exec_state_json(pid_t pid, const char *metadata)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    g_autoptr(JsonNode) root = NULL;
+    g_autofree char *id = g_strdup_printf("exec-%ld", (long)pid);
+
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "ociVersion");
+    json_builder_add_string_value(b, "1.0.2");
+    json_builder_set_member_name(b, "fds");
+    json_builder_begin_array(b);
+    json_builder_add_string_value(b, "seccompFd");
+    json_builder_end_array(b);
+    json_builder_set_member_name(b, "pid");
+    json_builder_add_int_value(b, pid);
+    json_builder_set_member_name(b, "metadata");
+    json_builder_add_string_value(b, metadata);
+    json_builder_set_member_name(b, "state");
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "ociVersion");
+    json_builder_add_string_value(b, "1.0.2");
+    json_builder_set_member_name(b, "id");
+    json_builder_add_string_value(b, id);
+    json_builder_set_member_name(b, "status");
+    json_builder_add_string_value(b, "running");
+    json_builder_set_member_name(b, "pid");
+    json_builder_add_int_value(b, pid);
+    json_builder_set_member_name(b, "bundle");
+    json_builder_add_string_value(b, "");
+    json_builder_end_object(b);
+    json_builder_end_object(b);
+
+    root = json_builder_get_root(b);
+    json_generator_set_root(gen, root);
+    return json_generator_to_data(gen, NULL);
+}
+
+/* Print the usage text on @out. */
+static void
+print_usage(FILE *out)
+{
+    g_autofree char *def = pb_default_socket_path();
+
+    fprintf(out,
+            "Usage: slirpbypass exec [OPTION]... [--] COMMAND [ARG]...\n"
+            "Run COMMAND with its connect() and bind() calls handed to the "
+            "slirpbypass agent\nlistening on the socket "
+            "(`slirpbypass --bypass-socket PATH ...`). Run it inside\nthe "
+            "network namespace that agent serves; other namespaces are not "
+            "bypassed.\n"
+            "\n"
+            "  -s, --socket=PATH    the agent socket (default: %s)\n"
+            "      --fallback       if the agent cannot be reached, run "
+            "COMMAND without the\n"
+            "                       bypass (a warning on stderr) instead of "
+            "failing\n"
+            "      --metadata=STR   metadata sent to the agent (default: "
+            "%s)\n"
+            "      --no-bind        trap connect() only\n"
+            "      --timeout=SEC    wait at most SEC seconds for the agent "
+            "to take the\n"
+            "                       seccomp fd (default: %d)\n"
+            "  -h, --help           show this help and exit\n"
+            "\n"
+            "COMMAND and its children inherit the filter (and "
+            "NO_NEW_PRIVS when run without\nCAP_SYS_ADMIN). Exit status: "
+            "125 if slirpbypass fails, 126 if COMMAND cannot\nbe run, 127 "
+            "if COMMAND is not found, else the status of COMMAND.\n",
+            def, DEFAULT_METADATA, DEFAULT_TIMEOUT_S);
+}
+
+/* Connect a SOCK_STREAM unix socket to @path; -1 with errno set. */
+static int
+connect_agent(const char *path)
+{
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    int fd;
+    int saved;
+
+    g_strlcpy(sun.sun_path, path, sizeof sun.sun_path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    while (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
+        if (errno == EINTR)
+            continue;
+        saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+/*
+ * Load the filter and return the notify fd (owned by the caller), or -1
+ * with @error set.  NO_NEW_PRIVS first off: the kernel accepts that only
+ * with CAP_SYS_ADMIN (EACCES otherwise), and then setuid binaries in the
+ * command keep their meaning; retry with it on when refused.
+ */
+static int
+load_filter(gboolean no_bind, GError **error)
+{
+    static const uint32_t compat[] = {
+#if defined(__x86_64__)
+        SCMP_ARCH_X86,
+        SCMP_ARCH_X32,
+#elif defined(__aarch64__)
+        SCMP_ARCH_ARM,
+#endif
+        0,
+    };
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+    int rc = -ENOMEM;
+    int fd = -1;
+    const char *what = "seccomp_init";
+
+    if (ctx == NULL)
+        goto fail;
+    /* Raw kernel errnos instead of libseccomp's -ECANCELED. */
+    what = "seccomp_attr_set";
+    rc = seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
+    if (rc < 0)
+        goto fail;
+    for (guint i = 0; compat[i] != 0; i++) {
+        what = "seccomp_arch_add";
+        rc = seccomp_arch_add(ctx, compat[i]);
+        if (rc < 0 && rc != -EEXIST)
+            goto fail;
+    }
+    what = "seccomp_rule_add(connect)";
+    rc = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(connect), 0);
+    if (rc < 0)
+        goto fail;
+    if (!no_bind) {
+        what = "seccomp_rule_add(bind)";
+        rc = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(bind), 0);
+        if (rc < 0)
+            goto fail;
+    }
+    what = "seccomp_attr_set";
+    rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+    if (rc < 0)
+        goto fail;
+    what = "seccomp_load";
+    rc = seccomp_load(ctx);
+    if (rc == -EACCES) {
+        rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
+        if (rc == 0)
+            rc = seccomp_load(ctx);
+    }
+    if (rc < 0)
+        goto fail;
+    what = "seccomp_notify_fd";
+    fd = seccomp_notify_fd(ctx);
+    if (fd < 0) {
+        rc = fd < -1 ? fd : -EBADF;
+        fd = -1;
+        goto fail;
+    }
+    goto out;
+fail:
+    g_set_error(error, PB_ERROR, PB_ERROR_SYSTEM, "%s: %s", what,
+                g_strerror(-rc));
+out:
+    if (ctx != NULL)
+        seccomp_release(ctx);
+    return fd;
+}
+
+/* Send @msg with @fd attached to the first byte; loops over short
+ * writes (the fd goes only with the first chunk, as the spec requires). */
+static gboolean
+send_state(int sock, const char *msg, int fd, GError **error)
+{
+    size_t len = strlen(msg);
+    size_t off = 0;
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+
+    while (off < len) {
+        struct iovec iov = { .iov_base = (char *)msg + off,
+                             .iov_len = len - off };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        ssize_t n;
+
+        if (off == 0) {
+            struct cmsghdr *c;
+
+            memset(&u, 0, sizeof u);
+            mh.msg_control = u.buf;
+            mh.msg_controllen = sizeof u.buf;
+            c = CMSG_FIRSTHDR(&mh);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SCM_RIGHTS;
+            c->cmsg_len = CMSG_LEN(sizeof(int));
+            memcpy(CMSG_DATA(c), &fd, sizeof fd);
+        }
+        n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            g_set_error(error, PB_ERROR, PB_ERROR_SYSTEM,
+                        "sending the seccomp fd: %s", g_strerror(errno));
+            return FALSE;
+        }
+        off += (size_t)n;
+    }
+    return TRUE;
+}
+
+/* Milliseconds on the monotonic clock. */
+static gint64
+now_ms(void)
+{
+    return g_get_monotonic_time() / 1000;
+}
+
+/*
+ * Half-close and wait up to @timeout_s for the agent to close its end
+ * (EOF).  ECONNRESET means it closed without reading everything: the fd
+ * may have been dropped with the unread data.
+ */
+static gboolean
+wait_agent(int sock, guint timeout_s, GError **error)
+{
+    gint64 deadline = now_ms() + (gint64)timeout_s * 1000;
+    char buf[256];
+
+    if (shutdown(sock, SHUT_WR) < 0) {
+        g_set_error(error, PB_ERROR, PB_ERROR_SYSTEM, "shutdown: %s",
+                    g_strerror(errno));
+        return FALSE;
+    }
+    for (;;) {
+        struct pollfd p = { .fd = sock, .events = POLLIN };
+        gint64 left = deadline - now_ms();
+        ssize_t n;
+        int r;
+
+        if (left <= 0) {
+            g_set_error(error, PB_ERROR, PB_ERROR_SYSTEM,
+                        "the agent did not take the seccomp fd within %u s",
+                        timeout_s);
+            return FALSE;
+        }
+        r = poll(&p, 1, (int)MIN(left, G_MAXINT));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            g_set_error(error, PB_ERROR, PB_ERROR_SYSTEM, "poll: %s",
+                        g_strerror(errno));
+            return FALSE;
+        }
+        if (r == 0)
+            continue;
+        n = read(sock, buf, sizeof buf);
+        if (n == 0)
+            return TRUE;
+        if (n > 0 || errno == EINTR || errno == EAGAIN)
+            continue; /* the protocol has no reply; ignore any bytes */
+        g_set_error(error, PB_ERROR, PB_ERROR_SYSTEM,
+                    "the agent dropped the connection: %s",
+                    g_strerror(errno));
+        return FALSE;
+    }
+}
+
+/* Parse a timeout in seconds, 1..3600. */
+static gboolean
+parse_timeout(const char *s, guint *out)
+{
+    guint64 v;
+
+    if (!g_ascii_string_to_unsigned(s, 10, 1, 3600, &v, NULL))
+        return FALSE;
+    *out = (guint)v;
+    return TRUE;
+}
+
+/**
+ * pb_exec_main:
+ * @argc: argument count, @argv: argv[0] is "exec"
+ *
+ * Returns: only on failure (success replaces the process): 125 for our
+ * errors, 126/127 when COMMAND cannot be run / is not found, 0 for --help.
+ */
+int
+pb_exec_main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "socket", required_argument, NULL, 's' },
+        { "fallback", no_argument, NULL, 'F' },
+        { "metadata", required_argument, NULL, 'M' },
+        { "no-bind", no_argument, NULL, 'B' },
+        { "timeout", required_argument, NULL, 'T' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    g_autofree char *def_path = pb_default_socket_path();
+    g_autofree char *found = NULL;
+    g_autofree char *state = NULL;
+    g_autoptr(GError) error = NULL;
+    const char *path = def_path;
+    const char *metadata = DEFAULT_METADATA;
+    const char *cmd;
+    gboolean fallback = FALSE;
+    gboolean no_bind = FALSE;
+    guint timeout_s = DEFAULT_TIMEOUT_S;
+    int status = EXIT_OURS;
+    int sock = -1;
+    int nfd = -1;
+    int c;
+
+    optind = 0; /* GNU: re-initialise; '+': stop at COMMAND */
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+s:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            path = optarg;
+            break;
+        case 'F':
+            fallback = TRUE;
+            break;
+        case 'M':
+            metadata = optarg;
+            break;
+        case 'B':
+            no_bind = TRUE;
+            break;
+        case 'T':
+            if (!parse_timeout(optarg, &timeout_s)) {
+                g_printerr("slirpbypass exec: bad --timeout '%s' (1..3600 "
+                           "seconds)\n",
+                           optarg);
+                goto out;
+            }
+            break;
+        case 'h':
+            print_usage(stdout);
+            status = 0;
+            goto out;
+        default:
+            g_printerr("slirpbypass exec: unknown option or missing "
+                       "argument: '%s' (see --help)\n",
+                       argv[optind - 1]);
+            goto out;
+        }
+    }
+    if (optind >= argc) {
+        g_printerr("slirpbypass exec: no COMMAND given (see --help)\n");
+        goto out;
+    }
+    cmd = argv[optind];
+    if (!pb_socket_path_check(path, FALSE, &error)) {
+        g_printerr("slirpbypass exec: %s\n", error->message);
+        goto out;
+    }
+    /* Find the command before touching the agent, like env(1) would
+     * after: nothing to undo when it does not exist. */
+    if (strchr(cmd, '/') == NULL) {
+        found = g_find_program_in_path(cmd);
+        if (found == NULL) {
+            g_printerr("slirpbypass exec: %s: command not found\n", cmd);
+            status = EXIT_NOT_FOUND;
+            goto out;
+        }
+    }
+
+    sock = connect_agent(path);
+    if (sock < 0) {
+        int e = errno;
+
+        if (!fallback) {
+            g_printerr("slirpbypass exec: cannot reach the bypass agent at "
+                       "%s: %s (is `slirpbypass --bypass-socket %s` "
+                       "running? --fallback runs without it)\n",
+                       path, g_strerror(e), path);
+            goto out;
+        }
+        g_printerr("slirpbypass exec: warning: cannot reach the bypass agent "
+                   "at %s: %s; running %s without the bypass\n",
+                   path, g_strerror(e), cmd);
+        goto run;
+    }
+
+    nfd = load_filter(no_bind, &error);
+    if (nfd < 0) {
+        if (!fallback) {
+            g_printerr("slirpbypass exec: cannot install the seccomp filter: "
+                       "%s\n",
+                       error->message);
+            goto out;
+        }
+        g_printerr("slirpbypass exec: warning: cannot install the seccomp "
+                   "filter: %s; running %s without the bypass\n",
+                   error->message, cmd);
+        goto run;
+    }
+
+    /* The filter is in place: from here on, failing means not running
+     * the command at all (its connect() would get ENOSYS). */
+    state = pb_exec_state_json(getpid(), metadata);
+    if (!send_state(sock, state, nfd, &error) ||
+        !wait_agent(sock, timeout_s, &error)) {
+        g_printerr("slirpbypass exec: agent at %s: %s\n", path,
+                   error->message);
+        goto out;
+    }
+
+run:
+    if (nfd >= 0) {
+        close(nfd);
+        nfd = -1;
+    }
+    if (sock >= 0) {
+        close(sock);
+        sock = -1;
+    }
+    execvp(found != NULL ? found : cmd, argv + optind);
+    status = errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
+    g_printerr("slirpbypass exec: cannot run %s: %s\n", cmd,
+               g_strerror(errno));
+out:
+    if (nfd >= 0)
+        close(nfd);
+    if (sock >= 0)
+        close(sock);
+    return status;
+}

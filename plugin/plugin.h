@@ -57,6 +57,12 @@ typedef struct {
     GPtrArray *ignore;
     /* an fd on /proc opened before any sandbox pivot; -1: open "/proc" */
     int proc_fd;
+    /* optional: SO_NETNS_COOKIE of a socket created in the served netns
+     * (0: unknown; the agent then learns it, see connect.c) */
+    guint64 netns_cookie;
+    /* optional: log every agent error on stderr (also: env
+     * SLIRPBYPASS_DEBUG=1) */
+    gboolean debug;
 } PbAgentConfig;
 
 typedef struct PbAgent PbAgent;
@@ -99,6 +105,78 @@ char *pb_profile_to_json(JsonNode *profile);
 /* The compact OCI ContainerProcessState `exec` sends; g_free it. */
 char *pb_exec_state_json(pid_t pid, const char *metadata);
 /* ---- end of seccomp-profile / exec helpers ---- */
+
+/* ---- bypass agent internals exposed for the unit tests (policy.c,
+ * listener.c, notify.c; owner: bypass agent helper) ---- */
+
+/* Why a destination is (not) bypassed; PB_POLICY_BYPASS is the only yes. */
+typedef enum {
+    PB_POLICY_BYPASS = 0,
+    PB_POLICY_DENY_FAMILY,      /* not AF_INET/AF_INET6 */
+    PB_POLICY_DENY_SHORT,       /* sockaddr shorter than the kernel needs */
+    PB_POLICY_DENY_IPV6_OFF,    /* IPv6 destination, IPv6 not enabled */
+    PB_POLICY_DENY_UNSPECIFIED, /* 0.0.0.0/8, :: */
+    PB_POLICY_DENY_LOOPBACK,    /* 127/8, ::1: the container's own lo */
+    PB_POLICY_DENY_LINKLOCAL,   /* 169.254/16, fe80::/10, fec0::/10 */
+    PB_POLICY_DENY_MULTICAST,   /* 224/4, ff00::/8 */
+    PB_POLICY_DENY_RESERVED,    /* 240/4 incl. 255.255.255.255 */
+    PB_POLICY_DENY_V4COMPAT,    /* ::a.b.c.d (deprecated) */
+    PB_POLICY_DENY_VNET,        /* virtual network / prefix (DNS etc.) */
+    PB_POLICY_DENY_GATEWAY,     /* gateway with host loopback disabled */
+    PB_POLICY_DENY_IGNORED,     /* --bypass-ignore */
+} PbPolicyVerdict;
+
+typedef struct PbPolicy PbPolicy;
+
+/* Compile the destination policy of @cfg (PB_ERROR_INVALID names a bad
+ * --bypass-ignore CIDR). */
+PbPolicy *pb_policy_new(const PbAgentConfig *cfg, GError **error);
+void pb_policy_free(PbPolicy *policy);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PbPolicy, pb_policy_free)
+/* Judge @sa (@len bytes, as the container passed it to connect()); on
+ * PB_POLICY_BYPASS, @out/@out_len get the host-side destination (the
+ * gateway translated to host loopback). */
+PbPolicyVerdict pb_policy_check(const PbPolicy *policy,
+                                const struct sockaddr *sa, socklen_t len,
+                                struct sockaddr_storage *out,
+                                socklen_t *out_len);
+const char *pb_policy_verdict_str(PbPolicyVerdict verdict);
+
+/* A parsed CIDR ("a.b.c.d[/n]" or "x::y[/n]"), address masked. */
+typedef struct {
+    int family;
+    guint8 addr[16];
+    guint prefix;
+} PbCidr;
+gboolean pb_cidr_parse(const char *text, PbCidr *out, GError **error);
+
+/* listener.c: the OCI ContainerProcessState message. */
+#define PB_LISTENER_MAX_MESSAGE (64 * 1024)
+/* Length of the complete JSON value at the start of @buf (leading
+ * whitespace included), 0 while incomplete, -1 if it cannot be JSON. */
+gssize pb_json_value_end(const char *buf, gsize len);
+/* What the agent takes from a ContainerProcessState. */
+typedef struct {
+    guint seccomp_index; /* index of "seccompFd" in "fds" */
+    guint nfds;          /* length of "fds" */
+    gint64 pid;          /* "pid" */
+    char *id;            /* "state"."id" or NULL */
+} PbProcessState;
+void pb_process_state_clear(PbProcessState *st);
+/* Validate @json against the number of fds received with it. */
+gboolean pb_process_state_parse(const char *json, gsize len, guint nfds_rcvd,
+                                PbProcessState *st, GError **error);
+
+/* notify.c: raw seccomp ioctls; each returns 0 (ADDFD: the target fd) or
+ * -errno. */
+struct seccomp_notif;
+int pb_notif_recv(int notify_fd, struct seccomp_notif *req);
+int pb_notif_respond(int notify_fd, guint64 id, gint64 val, int err);
+int pb_notif_continue(int notify_fd, guint64 id);
+int pb_notif_id_valid(int notify_fd, guint64 id);
+int pb_notif_addfd(int notify_fd, guint64 id, int srcfd, int newfd,
+                   gboolean cloexec);
+/* ---- end of bypass agent internals ---- */
 
 G_END_DECLS
 

@@ -406,7 +406,12 @@ pb_profile_merge(const char *data, gssize len, const char *source,
         goto out;
     }
     root = json_parser_get_root(parser);
-    if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
+    if (root == NULL) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "%s: empty, not a seccomp profile", source);
+        goto out;
+    }
+    if (!JSON_NODE_HOLDS_OBJECT(root)) {
         g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
                     "%s: not a seccomp profile (the top level is not an "
                     "object)",

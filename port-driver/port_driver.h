@@ -72,9 +72,18 @@ gboolean pd_table_remove(PdTable *t, guint id, GError **error);
 /* Entries in id order; the array owns copies (PdForward *). */
 GPtrArray *pd_table_list(PdTable *t);
 
+/* The default guest address for a host address of family (AF_INET: net->guest;
+ * AF_INET6: net->guest6, "::" meaning "the guest's address, resolved by
+ * libslirp at connect time"), with port. */
+void pd_default_guest(const PdNetInfo *net, int family, guint16 port,
+                      struct sockaddr_storage *out);
+
 /* Parses "[HOSTIP:]HOSTPORT:GUESTPORT[/tcp|udp]" (IPv6 in brackets). */
 gboolean pd_publish_parse(const char *spec, const PdNetInfo *net,
                           PdForward *out, GError **error);
+
+/* The PdNetInfo given to pd_table_new (defaults for empty guest_addr). */
+const PdNetInfo *pd_table_get_net(PdTable *t);
 
 /* Bypass hand-off (used by plugin/ through main).  An entry's path says who
  * owns the host port: PD_PATH_SLIRP means a libslirp hostfwd listens on it;

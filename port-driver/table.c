@@ -1,10 +1,489 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* STUB: replaced by the port-driver work. */
+/*
+ * table.c: the one port-forwarding table.
+ *
+ * Theory of operation: PdTable owns every libslirp host forward; nothing
+ * else in the process calls slirp_add_hostxfwd()/slirp_remove_hostxfwd().
+ * Entries live in a GPtrArray in id order (ids start at 1, increase and are
+ * never reused, as slirp4netns does), so list output is stable and a
+ * linear scan is cheap for the tens of forwards a container has.
+ *
+ * Every entry is validated before libslirp sees it, because libslirp
+ * itself is not defensive: an IPv4 host forward to an IPv6 guest aborts the
+ * process on the first connection (soassign_guest_addr_if_needed, libslirp
+ * 4.7), an IPv6 host forward to an IPv4 guest silently drops connections,
+ * and host port 0 would bind an ephemeral port nobody knows.  IPv6 host
+ * sockets are always bound IPV6_V6ONLY, so "::" and "0.0.0.0" on the same
+ * port are two independent forwards (a dual-stack "::" would collide with
+ * the IPv4 one and would feed IPv4 clients to the IPv6 guest).
+ *
+ * Duplicates are refused before binding: same protocol, same family, same
+ * port, and equal addresses or either one the wildcard.  The kernel would
+ * refuse most of these too, but not all (SO_REUSEADDR on UDP), and a clear
+ * message is better than "Address already in use".
+ *
+ * The bypass hand-off: an entry's path is SLIRP while the libslirp
+ * listener holds the host port and BYPASS after pd_table_set_path() has
+ * removed it so that the bypass can bind the port in its place.  Removing
+ * a BYPASS entry does not touch libslirp; the watcher is told so that the
+ * bypass closes its listener.  pd_table_free() does not touch libslirp
+ * either: the forwards die with the Slirp instance, whatever the order in
+ * which main tears things down.
+ */
 #include "port_driver.h"
+
+#include <errno.h>
+#include <string.h>
+
 G_DEFINE_QUARK(pd-error-quark, pd_error)
-struct PdTable { Slirp *slirp; };
-PdTable *pd_table_new(Slirp *slirp, const PdNetInfo *net) { PdTable *t = g_new0(PdTable, 1); t->slirp = slirp; (void)net; return t; }
-void pd_table_free(PdTable *t) { g_free(t); }
-gboolean pd_table_add(PdTable *t, const PdForward *fwd, guint *id, GError **error) { g_set_error(error, PD_ERROR, PD_ERROR_SLIRP, "not implemented"); return FALSE; }
-gboolean pd_table_remove(PdTable *t, guint id, GError **error) { g_set_error(error, PD_ERROR, PD_ERROR_NOT_FOUND, "not implemented"); return FALSE; }
-GPtrArray *pd_table_list(PdTable *t) { return g_ptr_array_new_with_free_func(g_free); }
+
+struct PdTable {
+    Slirp *slirp;
+    PdNetInfo net;
+    GPtrArray *entries; /* PdForward *, owned, id order */
+    guint next_id;
+    PdTableWatchFunc watch;
+    gpointer watch_data;
+};
+
+/**
+ * pd_table_new:
+ * @slirp: the libslirp instance the forwards are added to (not owned)
+ * @net: the virtual network facts (copied)
+ *
+ * Returns: (transfer full): an empty table.
+ */
+PdTable *
+pd_table_new(Slirp *slirp, const PdNetInfo *net)
+{
+    PdTable *t = g_new0(PdTable, 1);
+
+    t->slirp = slirp;
+    if (net != NULL)
+        t->net = *net;
+    t->entries = g_ptr_array_new_with_free_func(g_free);
+    t->next_id = 1;
+    return t;
+}
+
+/**
+ * pd_table_free:
+ * @t: (nullable): a table
+ *
+ * Frees the table.  libslirp is not called (see the file comment).
+ */
+void
+pd_table_free(PdTable *t)
+{
+    if (t == NULL)
+        return;
+    g_ptr_array_unref(t->entries);
+    g_free(t);
+}
+
+/* Length of the sockaddr for its family (what libslirp wants). */
+static socklen_t
+sa_len(const struct sockaddr_storage *sa)
+{
+    return sa->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                     : sizeof(struct sockaddr_in);
+}
+
+static gboolean
+sa_is_any(const struct sockaddr_storage *sa)
+{
+    if (sa->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)sa)->sin_addr.s_addr ==
+               htonl(INADDR_ANY);
+    return IN6_IS_ADDR_UNSPECIFIED(
+        &((const struct sockaddr_in6 *)sa)->sin6_addr);
+}
+
+static gboolean
+sa_same_addr(const struct sockaddr_storage *a,
+             const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return FALSE;
+    if (a->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+    return IN6_ARE_ADDR_EQUAL(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                              &((const struct sockaddr_in6 *)b)->sin6_addr);
+}
+
+/* "tcp 127.0.0.1:8080" / "udp [::1]:53" for messages. */
+static char *
+describe_sa(PdProto proto, const struct sockaddr_storage *sa)
+{
+    g_autofree char *addr = pd_addr_to_string(sa);
+
+    if (sa->ss_family == AF_INET6)
+        return g_strdup_printf("%s [%s]:%u", pd_proto_name(proto), addr,
+                               pd_addr_port(sa));
+    return g_strdup_printf("%s %s:%u", pd_proto_name(proto), addr,
+                           pd_addr_port(sa));
+}
+
+/* Folds an IPv4-mapped IPv6 address to AF_INET in place. */
+static void
+normalize_sa(struct sockaddr_storage *sa)
+{
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)sa;
+    struct sockaddr_in sin = { 0 };
+
+    if (sa->ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+        return;
+    sin.sin_family = AF_INET;
+    sin.sin_port = sin6->sin6_port;
+    memcpy(&sin.sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
+    memset(sa, 0, sizeof(*sa));
+    memcpy(sa, &sin, sizeof(sin));
+}
+
+/* Checks one forward on its own (not against the table).  Returns FALSE
+ * with PD_ERROR_INVALID naming the field. */
+static gboolean
+check_forward(const PdTable *t, const PdForward *f, GError **error)
+{
+    g_autofree char *what = NULL;
+
+    if (f->proto != PD_PROTO_TCP && f->proto != PD_PROTO_UDP) {
+        g_set_error(error, PD_ERROR, PD_ERROR_INVALID,
+                    "unknown protocol %d (want tcp or udp)", (int)f->proto);
+        return FALSE;
+    }
+    if (f->host.ss_family != AF_INET && f->host.ss_family != AF_INET6) {
+        g_set_error(error, PD_ERROR, PD_ERROR_INVALID,
+                    "host address is not IPv4 or IPv6");
+        return FALSE;
+    }
+    what = describe_sa(f->proto, &f->host);
+    if (f->guest.ss_family != AF_INET && f->guest.ss_family != AF_INET6) {
+        g_set_error(error, PD_ERROR, PD_ERROR_INVALID,
+                    "forward %s: guest address is not IPv4 or IPv6", what);
+        return FALSE;
+    }
+    if (pd_addr_port(&f->host) == 0) {
+        g_set_error(error, PD_ERROR, PD_ERROR_INVALID,
+                    "forward %s: host port must be 1-65535", what);
+        return FALSE;
+    }
+    if (pd_addr_port(&f->guest) == 0) {
+        g_set_error(error, PD_ERROR, PD_ERROR_INVALID,
+                    "forward %s: guest port must be 1-65535", what);
+        return FALSE;
+    }
+    if (f->host.ss_family != f->guest.ss_family) {
+        /* libslirp 4.7 aborts (v4 -> v6) or drops (v6 -> v4) these. */
+        g_set_error(error, PD_ERROR, PD_ERROR_INVALID,
+                    "forward %s: host and guest addresses must be the same "
+                    "family (both IPv4 or both IPv6)",
+                    what);
+        return FALSE;
+    }
+    if (f->host.ss_family == AF_INET6 && !t->net.ipv6) {
+        g_set_error(error, PD_ERROR, PD_ERROR_INVALID,
+                    "forward %s: IPv6 forwarding needs --enable-ipv6", what);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* The entry that would conflict with host address h for proto, or NULL. */
+static PdForward *
+find_conflict(const PdTable *t, PdProto proto,
+              const struct sockaddr_storage *h)
+{
+    for (guint i = 0; i < t->entries->len; i++) {
+        PdForward *e = g_ptr_array_index(t->entries, i);
+
+        if (e->proto != proto || e->host.ss_family != h->ss_family ||
+            pd_addr_port(&e->host) != pd_addr_port(h))
+            continue;
+        if (sa_same_addr(&e->host, h) || sa_is_any(&e->host) || sa_is_any(h))
+            return e;
+    }
+    return NULL;
+}
+
+static int
+slirp_flags(const PdForward *f)
+{
+    int flags = 0;
+
+    if (f->proto == PD_PROTO_UDP)
+        flags |= SLIRP_HOSTFWD_UDP;
+    if (f->host.ss_family == AF_INET6)
+        flags |= SLIRP_HOSTFWD_V6ONLY;
+    return flags;
+}
+
+/* Asks libslirp to listen for f.  PD_ERROR_SLIRP on failure. */
+static gboolean
+slirp_listen(PdTable *t, const PdForward *f, GError **error)
+{
+    g_autofree char *what = NULL;
+    int saved;
+
+    if (slirp_add_hostxfwd(t->slirp, (const struct sockaddr *)&f->host,
+                           sa_len(&f->host),
+                           (const struct sockaddr *)&f->guest,
+                           sa_len(&f->guest), slirp_flags(f)) == 0)
+        return TRUE;
+    saved = errno;
+    what = describe_sa(f->proto, &f->host);
+    g_set_error(error, PD_ERROR, PD_ERROR_SLIRP, "cannot listen on %s: %s",
+                what, g_strerror(saved));
+    return FALSE;
+}
+
+/* Asks libslirp to drop its listener for f.  PD_ERROR_SLIRP on failure. */
+static gboolean
+slirp_unlisten(PdTable *t, const PdForward *f, GError **error)
+{
+    g_autofree char *what = NULL;
+
+    if (slirp_remove_hostxfwd(t->slirp, (const struct sockaddr *)&f->host,
+                              sa_len(&f->host), slirp_flags(f)) == 0)
+        return TRUE;
+    what = describe_sa(f->proto, &f->host);
+    g_set_error(error, PD_ERROR, PD_ERROR_SLIRP,
+                "libslirp has no listener for %s", what);
+    return FALSE;
+}
+
+static PdForward *
+fwd_dup(const PdForward *f)
+{
+    PdForward *c = g_new(PdForward, 1);
+
+    *c = *f;
+    return c;
+}
+
+static void
+notify(PdTable *t, PdTableEvent ev, const PdForward *f)
+{
+    if (t->watch != NULL)
+        t->watch(t, ev, f, t->watch_data);
+}
+
+/* Index of entry id in t->entries, or -1. */
+static gint
+find_index(const PdTable *t, guint id)
+{
+    for (guint i = 0; i < t->entries->len; i++) {
+        const PdForward *e = g_ptr_array_index(t->entries, i);
+
+        if (e->id == id)
+            return (gint)i;
+    }
+    return -1;
+}
+
+/**
+ * pd_table_add:
+ * @t: the table
+ * @fwd: the forward (its id and path are ignored)
+ * @id: (out) (optional): the new entry's id
+ * @error: PD_ERROR_INVALID (bad field), PD_ERROR_EXISTS (the host
+ *   address/port is already forwarded), PD_ERROR_SLIRP (bind failed)
+ *
+ * Validates fwd, starts the libslirp listener and records the entry with
+ * path SLIRP.  On any error the table is unchanged and no id is used up.
+ *
+ * Returns: TRUE on success.
+ */
+gboolean
+pd_table_add(PdTable *t, const PdForward *fwd, guint *id, GError **error)
+{
+    PdForward f = *fwd;
+    PdForward *e = NULL;
+    const PdForward *other;
+    gboolean ok = FALSE;
+
+    normalize_sa(&f.host);
+    normalize_sa(&f.guest);
+    f.id = 0;
+    f.path = PD_PATH_SLIRP;
+    if (!check_forward(t, &f, error))
+        goto out;
+    other = find_conflict(t, f.proto, &f.host);
+    if (other != NULL) {
+        g_autofree char *what = describe_sa(f.proto, &f.host);
+        g_autofree char *theirs = describe_sa(other->proto, &other->host);
+
+        g_set_error(error, PD_ERROR, PD_ERROR_EXISTS,
+                    "forward %s: overlaps forward %u (%s)", what, other->id,
+                    theirs);
+        goto out;
+    }
+    if (!slirp_listen(t, &f, error))
+        goto out;
+    f.id = t->next_id++;
+    e = fwd_dup(&f);
+    g_ptr_array_add(t->entries, e);
+    if (id != NULL)
+        *id = f.id;
+    notify(t, PD_TABLE_ADDED, e);
+    ok = TRUE;
+out:
+    return ok;
+}
+
+/**
+ * pd_table_remove:
+ * @t: the table
+ * @id: the entry
+ * @error: PD_ERROR_NOT_FOUND (no such id), PD_ERROR_SLIRP (libslirp did
+ *   not know the listener; the entry is kept, as slirp4netns does)
+ *
+ * Removes the entry and its libslirp listener (if its path is SLIRP).
+ * Connections already accepted may be cut by libslirp.
+ *
+ * Returns: TRUE on success.
+ */
+gboolean
+pd_table_remove(PdTable *t, guint id, GError **error)
+{
+    gint i = find_index(t, id);
+    PdForward gone;
+
+    if (i < 0) {
+        g_set_error(error, PD_ERROR, PD_ERROR_NOT_FOUND, "no forward with id %u",
+                    id);
+        return FALSE;
+    }
+    gone = *(PdForward *)g_ptr_array_index(t->entries, i);
+    if (gone.path == PD_PATH_SLIRP && !slirp_unlisten(t, &gone, error))
+        return FALSE;
+    g_ptr_array_remove_index(t->entries, i);
+    notify(t, PD_TABLE_REMOVED, &gone);
+    return TRUE;
+}
+
+/**
+ * pd_table_list:
+ * @t: the table
+ *
+ * Returns: (transfer full): copies of every entry (PdForward *), id order.
+ */
+GPtrArray *
+pd_table_list(PdTable *t)
+{
+    GPtrArray *a = g_ptr_array_new_full(t->entries->len, g_free);
+
+    for (guint i = 0; i < t->entries->len; i++)
+        g_ptr_array_add(a, fwd_dup(g_ptr_array_index(t->entries, i)));
+    return a;
+}
+
+/**
+ * pd_table_get:
+ * @t: the table
+ * @id: an entry id
+ * @out: (out) (optional): a copy of the entry
+ *
+ * Returns: TRUE if the entry exists.
+ */
+gboolean
+pd_table_get(PdTable *t, guint id, PdForward *out)
+{
+    gint i = find_index(t, id);
+
+    if (i < 0)
+        return FALSE;
+    if (out != NULL)
+        *out = *(PdForward *)g_ptr_array_index(t->entries, i);
+    return TRUE;
+}
+
+/**
+ * pd_table_find_guest:
+ * @t: the table
+ * @proto: protocol
+ * @guest_port: guest port, host byte order
+ *
+ * Returns: (transfer full): copies (PdForward *) of the matching entries,
+ * id order; possibly empty.
+ */
+GPtrArray *
+pd_table_find_guest(PdTable *t, PdProto proto, guint16 guest_port)
+{
+    GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
+
+    for (guint i = 0; i < t->entries->len; i++) {
+        const PdForward *e = g_ptr_array_index(t->entries, i);
+
+        if (e->proto == proto && pd_addr_port(&e->guest) == guest_port)
+            g_ptr_array_add(a, fwd_dup(e));
+    }
+    return a;
+}
+
+/**
+ * pd_table_set_path:
+ * @t: the table
+ * @id: an entry id
+ * @path: the new path
+ * @error: PD_ERROR_NOT_FOUND, PD_ERROR_SLIRP
+ *
+ * See port_driver.h.  On error the entry keeps its old path.
+ *
+ * Returns: TRUE on success (also when path was already set).
+ */
+gboolean
+pd_table_set_path(PdTable *t, guint id, PdPath path, GError **error)
+{
+    gint i = find_index(t, id);
+    PdForward *e;
+
+    if (i < 0) {
+        g_set_error(error, PD_ERROR, PD_ERROR_NOT_FOUND, "no forward with id %u",
+                    id);
+        return FALSE;
+    }
+    if (path != PD_PATH_SLIRP && path != PD_PATH_BYPASS) {
+        g_set_error(error, PD_ERROR, PD_ERROR_INVALID, "unknown path %d",
+                    (int)path);
+        return FALSE;
+    }
+    e = g_ptr_array_index(t->entries, i);
+    if (e->path == path)
+        return TRUE;
+    if (path == PD_PATH_BYPASS) {
+        if (!slirp_unlisten(t, e, error))
+            return FALSE;
+    } else if (!slirp_listen(t, e, error)) {
+        return FALSE;
+    }
+    e->path = path;
+    notify(t, PD_TABLE_PATH_CHANGED, e);
+    return TRUE;
+}
+
+/**
+ * pd_table_set_watch:
+ * @t: the table
+ * @func: (nullable): called after every change; NULL to stop
+ * @user_data: passed to func
+ */
+void
+pd_table_set_watch(PdTable *t, PdTableWatchFunc func, gpointer user_data)
+{
+    t->watch = func;
+    t->watch_data = user_data;
+}
+
+/**
+ * pd_table_get_net:
+ * @t: the table
+ *
+ * Returns: (transfer none): the network facts given to pd_table_new().
+ */
+const PdNetInfo *
+pd_table_get_net(PdTable *t)
+{
+    return &t->net;
+}

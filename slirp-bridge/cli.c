@@ -42,7 +42,7 @@
 #include <string.h>
 #include <unistd.h>
 
-G_DEFINE_QUARK(sb-error-quark, sb_error)
+G_DEFINE_QUARK(sb - error - quark, sb_error)
 
 /* libslirp's IF_MTU_MIN / IF_MTU_MAX (src/if.h). */
 #define SB_MTU_MIN 68
@@ -113,12 +113,15 @@ typedef struct {
     const char *outbound_addr6;
 } ParseState;
 
+static gboolean set_error(GError **error, SbErrorCode code, const char *fmt,
+                          ...) G_GNUC_PRINTF(3, 4);
+
 /**
  * set_error: set @error to @code with a printf-formatted message.
  * @error: may be NULL.  Returns FALSE so callers can `return set_error(...)`.
  */
-static gboolean G_GNUC_PRINTF(3, 4)
-    set_error(GError **error, SbErrorCode code, const char *fmt, ...)
+static gboolean
+set_error(GError **error, SbErrorCode code, const char *fmt, ...)
 {
     va_list ap;
     g_autofree char *msg = NULL;
@@ -227,8 +230,8 @@ report_getopt_error(int c, char **argv, GError **error)
             return set_error(error, SB_ERROR_USAGE,
                              "%s: option '%s' is ambiguous; possibilities:%s",
                              argv0, elem, amb->str);
-        return set_error(error, SB_ERROR_USAGE,
-                         "%s: unrecognized option '%s'", argv0, elem);
+        return set_error(error, SB_ERROR_USAGE, "%s: unrecognized option '%s'",
+                         argv0, elem);
     }
 }
 
@@ -821,8 +824,8 @@ sb_vnet_from_cidr(const char *cidr, SbVnet *vnet, GError **error)
     addr_s = g_strndup(cidr + m[1].rm_so, m[1].rm_eo - m[1].rm_so);
     prefix_s = g_strndup(cidr + m[3].rm_so, m[3].rm_eo - m[3].rm_so);
     if (inet_pton(AF_INET, addr_s, &addr) != 1)
-        return set_error(error, SB_ERROR_INVALID,
-                         "invalid network address: %s", addr_s);
+        return set_error(error, SB_ERROR_INVALID, "invalid network address: %s",
+                         addr_s);
     if (!parse_long(prefix_s, &prefix) || prefix < 1 || prefix > 25)
         return set_error(error, SB_ERROR_INVALID,
                          "prefix length needs to be 1-25");

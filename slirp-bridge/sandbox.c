@@ -309,8 +309,7 @@ sandbox_bind(const char *from, const char *to, gboolean recursive,
  * sandbox_open_resolv_conf: find the file behind /etc/resolv.conf when its
  * symlink chain ends outside /etc and /run (which are bound anyway).
  * On success *@real_out is the realpath (or NULL: nothing to bind) and
- * *@fd_out an O_PATH fd to it, opened now because the file may live under
- * /tmp, which our tmpfs is about to cover.
+ * *@fd_out an O_PATH fd to it (see sandbox_build_root for when).
  * Returns FALSE with @error set only for a target we cannot provide.
  */
 static gboolean
@@ -371,16 +370,18 @@ sandbox_bind_resolv_conf(const char *real, int fd, GError **error)
 /*
  * sandbox_build_root: steps 2 and 3 of the theory of operation: the new
  * mount namespace, the tmpfs root with its binds, pivot_root.
- * @resolv_real/@resolv_fd: from sandbox_open_resolv_conf().
  * Returns FALSE with @error set; the process is then half-sandboxed and
  * must exit (the caller does).
  */
 static gboolean
-sandbox_build_root(const char *resolv_real, int resolv_fd, GError **error)
+sandbox_build_root(GError **error)
 {
     static const char *const dirs[] = { SB_SANDBOX_ROOT "/etc",
                                         SB_SANDBOX_ROOT "/run",
                                         SB_SANDBOX_ROOT "/old" };
+    g_autofree char *resolv_real = NULL;
+    gboolean ok = FALSE;
+    int resolv_fd = -1;
     guint i;
 
     if (unshare(CLONE_NEWNS) < 0)
@@ -388,36 +389,58 @@ sandbox_build_root(const char *resolv_real, int resolv_fd, GError **error)
     /* Slave, not private: see the theory of operation (slirp4netns#153). */
     if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
         return sandbox_set_error(error, "mount(rslave)", "/", errno);
+    /* Opened in the new namespace (a bind source must be a mount of ours)
+     * and before the tmpfs covers /tmp (the file may live there). */
+    if (!sandbox_open_resolv_conf(&resolv_real, &resolv_fd, error))
+        goto out;
     if (mount("tmpfs", SB_SANDBOX_ROOT, "tmpfs", SB_SANDBOX_MNT_FLAGS,
-              SB_SANDBOX_TMPFS_OPTS) < 0)
-        return sandbox_set_error(error, "mount(tmpfs)", SB_SANDBOX_ROOT, errno);
+              SB_SANDBOX_TMPFS_OPTS) < 0) {
+        sandbox_set_error(error, "mount(tmpfs)", SB_SANDBOX_ROOT, errno);
+        goto out;
+    }
     for (i = 0; i < G_N_ELEMENTS(dirs); i++) {
-        if (mkdir(dirs[i], 0755) < 0)
-            return sandbox_set_error(error, "mkdir", dirs[i], errno);
+        if (mkdir(dirs[i], 0755) < 0) {
+            sandbox_set_error(error, "mkdir", dirs[i], errno);
+            goto out;
+        }
     }
     if (!sandbox_bind("/etc", SB_SANDBOX_ROOT "/etc", TRUE, error))
-        return FALSE;
+        goto out;
     if (!sandbox_bind("/run", SB_SANDBOX_ROOT "/run", TRUE, error))
-        return FALSE;
+        goto out;
     if (resolv_real != NULL &&
         !sandbox_bind_resolv_conf(resolv_real, resolv_fd, error))
-        return FALSE;
+        goto out;
 
-    if (chdir(SB_SANDBOX_ROOT) < 0)
-        return sandbox_set_error(error, "chdir", SB_SANDBOX_ROOT, errno);
-    if (syscall(SYS_pivot_root, ".", "old") < 0)
-        return sandbox_set_error(error, "pivot_root", SB_SANDBOX_ROOT, errno);
-    if (chdir("/") < 0)
-        return sandbox_set_error(error, "chdir", "/", errno);
-    if (umount2("/old", MNT_DETACH) < 0)
-        return sandbox_set_error(error, "umount2", "/old", errno);
-    if (rmdir("/old") < 0)
-        return sandbox_set_error(error, "rmdir", "/old", errno);
+    if (chdir(SB_SANDBOX_ROOT) < 0) {
+        sandbox_set_error(error, "chdir", SB_SANDBOX_ROOT, errno);
+        goto out;
+    }
+    if (syscall(SYS_pivot_root, ".", "old") < 0) {
+        sandbox_set_error(error, "pivot_root", SB_SANDBOX_ROOT, errno);
+        goto out;
+    }
+    if (chdir("/") < 0) {
+        sandbox_set_error(error, "chdir", "/", errno);
+        goto out;
+    }
+    if (umount2("/old", MNT_DETACH) < 0) {
+        sandbox_set_error(error, "umount2", "/old", errno);
+        goto out;
+    }
+    if (rmdir("/old") < 0) {
+        sandbox_set_error(error, "rmdir", "/old", errno);
+        goto out;
+    }
     /* Read-only root; some environments refuse (slirp4netns#163) and the
      * root holds nothing writable worth protecting, so ignore errors. */
     (void)mount(NULL, "/", NULL,
                 MS_REMOUNT | MS_BIND | MS_RDONLY | SB_SANDBOX_MNT_FLAGS, NULL);
-    return TRUE;
+    ok = TRUE;
+out:
+    if (resolv_fd >= 0)
+        close(resolv_fd);
+    return ok;
 }
 
 /*
@@ -484,23 +507,12 @@ sb_sandbox_enter(const SbConfig *cfg, const SbSandboxOptions *opts,
                  GError **error)
 {
     guint64 keep = G_GUINT64_CONSTANT(1) << CAP_NET_BIND_SERVICE;
-    g_autofree char *resolv_real = NULL;
-    gboolean ok = FALSE;
-    int resolv_fd = -1;
 
     if (opts != NULL)
         keep |= opts->keep_caps;
     if (!sandbox_check_single_threaded(error))
-        goto out;
-    if (!sandbox_open_resolv_conf(&resolv_real, &resolv_fd, error))
-        goto out;
-    if (!sandbox_build_root(resolv_real, resolv_fd, error))
-        goto out;
-    if (!sandbox_drop_caps(keep, error))
-        goto out;
-    ok = TRUE;
-out:
-    if (resolv_fd >= 0)
-        close(resolv_fd);
-    return ok;
+        return FALSE;
+    if (!sandbox_build_root(error))
+        return FALSE;
+    return sandbox_drop_caps(keep, error);
 }

@@ -166,9 +166,9 @@ cb_timer_mod(void *timer, int64_t expire_time, void *opaque)
 {
     SbTimer *t = timer;
 
+    /* No wakeup needed: libslirp only calls this from inside our own
+     * dispatch, and the next prepare recomputes the poll timeout. */
     t->expire_ms = expire_time;
-    if (t->owner->ctx)
-        g_main_context_wakeup(t->owner->ctx);
 }
 
 /* Forget fd's epoll registration (libslirp is closing it). */
@@ -526,6 +526,10 @@ sb_slirp_new(const SbConfig *cfg, int tapfd, GMainContext *ctx,
     s->source = g_source_new(&sb_slirp_source_funcs, sizeof(SbSlirpSource));
     ((SbSlirpSource *)s->source)->owner = s;
     g_source_set_name(s->source, "slirp");
+    /* Without this GLib "blocks" the source around every dispatch by
+     * removing and re-adding its fds, and each change signals the context's
+     * wakeup fd: the next poll then returns at once and the loop spins. */
+    g_source_set_can_recurse(s->source, TRUE);
     s->tap_tag = g_source_add_unix_fd(s->source, tapfd, G_IO_IN);
     s->epoll_tag = g_source_add_unix_fd(s->source, s->epfd, G_IO_IN);
     g_source_attach(s->source, ctx);

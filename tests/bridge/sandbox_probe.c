@@ -8,10 +8,12 @@
  * what a process in that state observes: its credentials and capability
  * sets, the contents of its root, whether it can write there, and what
  * happens (killed by SIGSYS, success, errno) when a forked child issues a
- * given syscall.  tests/bridge/test-sandbox.sh and test-seccomp.sh run it
- * as root and as an unprivileged user and assert on those lines.  With
- * --hold it then prints "ready" and waits for EOF on stdin, so the script
- * can inspect /proc/PID from outside (root view, mount propagation).
+ * given syscall; each such call is chosen to have no effect when it is
+ * allowed (the probe also runs without a filter, as root).
+ * tests/bridge/test-sandbox.sh and test-seccomp.sh run it as root and as an
+ * unprivileged user and assert on those lines.  With
+ * --hold it then prints "ready" and sleeps (up to 300 s, until killed), so
+ * the script can inspect /proc/PID from outside (root view, propagation).
  *
  * Exit status: 0 after reporting, 2 when a sandbox/seccomp call failed
  * (the line "error=MESSAGE" says why), 1 on bad usage.
@@ -26,8 +28,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -174,10 +179,13 @@ probe_child_syscall(ProbeSys which)
         break;
     }
     case PROBE_SYS_MOUNT:
-        rc = syscall(SYS_mount, "none", "/", "tmpfs", 0, NULL);
+        /* Fails harmlessly (ENOENT) where mount is allowed. */
+        rc = syscall(SYS_mount, NULL, "/nonexistent-sb-probe", NULL, MS_REMOUNT,
+                     NULL);
         break;
     case PROBE_SYS_PTRACE:
-        rc = syscall(SYS_ptrace, 0x4206 /* PTRACE_SEIZE */, getppid(), 0, 0);
+        /* Fails harmlessly (ESRCH: we are not traced) where allowed. */
+        rc = syscall(SYS_ptrace, PTRACE_CONT, getpid(), 0, 0);
         break;
     case PROBE_SYS_GLIB_THREAD: {
         GThread *t = g_thread_new("probe-worker", probe_thread_fn, buf);
@@ -229,6 +237,46 @@ probe_syscall(const char *key, ProbeSys which)
 }
 
 /*
+ * probe_readonly: print "KEY=1" when the mount holding @path is
+ * read-only, "KEY=0" when not (statvfs ST_RDONLY).
+ */
+static void
+probe_readonly(const char *key, const char *path)
+{
+    struct statvfs sv;
+
+    if (statvfs(path, &sv) < 0)
+        printf("%s=error:%s\n", key, g_strerror(errno));
+    else
+        printf("%s=%d\n", key, (sv.f_flag & ST_RDONLY) ? 1 : 0);
+}
+
+/*
+ * probe_dump_mountinfo: copy our mountinfo to stderr, to diagnose a
+ * failed sandbox set-up from the test log.
+ */
+static void
+probe_dump_mountinfo(void)
+{
+    char buf[4096];
+    ssize_t n;
+    int fd;
+
+    if (probe_procfd < 0)
+        return;
+    fd = openat(probe_procfd, "self/mountinfo", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    fprintf(stderr, "mountinfo:\n");
+    fflush(stderr);
+    while ((n = read(fd, buf, sizeof buf)) > 0) {
+        if (write(STDERR_FILENO, buf, (size_t)n) != n)
+            break;
+    }
+    close(fd);
+}
+
+/*
  * probe_report: everything the tests assert on, after the set-up.
  */
 static void
@@ -248,8 +296,17 @@ probe_report(void)
     printf("home_exists=%d\n", access("/home", F_OK) == 0);
     fd = open("/etc/resolv.conf", O_RDONLY | O_CLOEXEC);
     printf("resolv_readable=%d\n", fd >= 0);
-    if (fd >= 0)
+    if (fd >= 0) {
+        char line[128] = { 0 };
+        ssize_t n = read(fd, line, sizeof line - 1);
+        line[MAX(n, 0)] = '\0';
+        line[strcspn(line, "\n")] = '\0';
+        printf("resolv_first=%s\n", line);
         close(fd);
+    }
+    probe_readonly("ro_root", "/");
+    probe_readonly("ro_etc", "/etc");
+    probe_readonly("ro_run", "/run");
     rc = mkdir("/probe-dir", 0755);
     printf("mkdir_root=%s\n", probe_errno_result(rc, errno));
     fd = open("/etc/probe-file", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -299,16 +356,15 @@ main(int argc, char **argv)
     gint pid = 0;
     char *userns_path = NULL, *keep_caps = NULL;
     GOptionEntry entries[] = {
-        { "join", 0, 0, G_OPTION_ARG_NONE, &join,
-          "call sb_sandbox_join_userns", NULL },
-        { "pid", 0, 0, G_OPTION_ARG_INT, &pid, "target pid (pid mode)",
-          "PID" },
-        { "path-mode", 0, 0, G_OPTION_ARG_NONE, &path_mode,
-          "netns-type=path", NULL },
+        { "join", 0, 0, G_OPTION_ARG_NONE, &join, "call sb_sandbox_join_userns",
+          NULL },
+        { "pid", 0, 0, G_OPTION_ARG_INT, &pid, "target pid (pid mode)", "PID" },
+        { "path-mode", 0, 0, G_OPTION_ARG_NONE, &path_mode, "netns-type=path",
+          NULL },
         { "userns-path", 0, 0, G_OPTION_ARG_FILENAME, &userns_path,
           "--userns-path", "PATH" },
-        { "sandbox", 0, 0, G_OPTION_ARG_NONE, &sandbox,
-          "call sb_sandbox_enter", NULL },
+        { "sandbox", 0, 0, G_OPTION_ARG_NONE, &sandbox, "call sb_sandbox_enter",
+          NULL },
         { "keep-caps", 0, 0, G_OPTION_ARG_STRING, &keep_caps,
           "SbSandboxOptions.keep_caps (hex)", "HEX" },
         { "seccomp", 0, 0, G_OPTION_ARG_NONE, &seccomp,
@@ -320,7 +376,7 @@ main(int argc, char **argv)
         { "thread-first", 0, 0, G_OPTION_ARG_NONE, &thread_first,
           "start a thread before the sandbox (must be refused)", NULL },
         { "hold", 0, 0, G_OPTION_ARG_NONE, &hold,
-          "print ready and wait for EOF on stdin", NULL },
+          "print ready and sleep until killed", NULL },
         { NULL },
     };
     g_autoptr(GOptionContext) octx = g_option_context_new("- sandbox probe");
@@ -364,15 +420,15 @@ main(int argc, char **argv)
         goto fail;
     probe_report();
     if (hold) {
-        char c;
+        /* Bounded: the test kills us long before. */
         printf("ready\n");
-        while (read(STDIN_FILENO, &c, 1) > 0)
-            ;
+        sleep(300);
     }
     rc = 0;
     goto out;
 fail:
     printf("error=%s\n", error->message);
+    probe_dump_mountinfo();
 out:
     if (sleeper != NULL)
         g_thread_join(sleeper);

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * agent_internal.h: what the files of the bypass agent share (private to
+ * plugin/; the public and unit-tested parts are in plugin.h).
+ *
+ * Theory of operation: agent.c owns a PbCore (configuration, policy,
+ * caches, counters) and a PbListener; the listener hands every received
+ * seccomp notify fd to agent.c, which wraps it in a PbNotify (notify.c, a
+ * GSource on the main context).  Each notification is dispatched by
+ * notify.c to connect.c (connect) or answered CONTINUE (everything else).
+ * connect.c uses proc.c (pidfds, target memory, /proc) and sockstate.c
+ * (copying socket options).  Everything runs on the one GMainContext.
+ */
+#ifndef PB_AGENT_INTERNAL_H
+#define PB_AGENT_INTERNAL_H
+
+#include "plugin.h"
+
+#include <linux/seccomp.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+
+G_BEGIN_DECLS
+
+/* ---- logging (agent.c) ---- */
+extern gboolean pb_debug_enabled;
+/* One line on stderr, prefixed "bypass: ". */
+void pb_log(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+/* Errors and per-connection events: only with debug on. */
+#define pb_debug(...)                                                        \
+    do {                                                                     \
+        if (G_UNLIKELY(pb_debug_enabled))                                    \
+            pb_log(__VA_ARGS__);                                             \
+    } while (0)
+
+/* ---- proc.c: target processes ---- */
+typedef struct PbProcs PbProcs;
+PbProcs *pb_procs_new(int proc_fd, GMainContext *ctx);
+void pb_procs_free(PbProcs *procs);
+/* Duplicate @target_fd of task @tid into the agent (pidfd_getfd on the
+ * cached pidfd of its thread group).  *is_thread: @tid is not a leader.
+ * Returns: the new fd (O_CLOEXEC) or -errno. */
+int pb_procs_getfd(PbProcs *procs, pid_t tid, int target_fd,
+                   gboolean *is_thread);
+/* The "flags:" (octal open flags) and "ino:" (0 if absent) lines of
+ * /proc/TID/fdinfo/FD, read through a cached fd.  Returns 0 or -errno. */
+int pb_procs_fdinfo(PbProcs *procs, pid_t tid, int target_fd,
+                    unsigned int *flags, guint64 *ino);
+/* Drop what is cached for @tid (after a failed validation). */
+void pb_procs_forget(PbProcs *procs, pid_t tid);
+/* Number of processes cached (tests, debug). */
+guint pb_procs_count(PbProcs *procs);
+/* process_vm_readv of @len bytes at @addr in @tid.  Returns bytes read
+ * (may be short) or -errno. */
+gssize pb_proc_read_mem(pid_t tid, guint64 addr, void *buf, gsize len);
+/* Is task @tid in the network namespace @dev/@ino?  1, 0 or -errno. */
+int pb_proc_in_netns(int proc_fd, pid_t tid, dev_t dev, ino_t ino);
+/* Parse an fdinfo text: 0 or -EINVAL.  Exposed for the unit tests. */
+int pb_fdinfo_parse(const char *text, unsigned int *flags, guint64 *ino);
+
+/* ---- sockstate.c: the original socket's state ---- */
+typedef struct PbSockDefaults PbSockDefaults;
+PbSockDefaults *pb_sock_defaults_new(void);
+void pb_sock_defaults_free(PbSockDefaults *d);
+/* Copy every documented option that differs from a fresh socket's
+ * default from @from to @to (both @domain/@type).  Best effort: a failed
+ * copy is logged at debug level only.  *sndtimeo: @from's SO_SNDTIMEO. */
+void pb_sockstate_copy(PbSockDefaults *d, int from, int to, int domain,
+                       int type, struct timeval *sndtimeo);
+
+/* ---- the shared core (agent.c) ---- */
+typedef struct PbNotify PbNotify;
+
+typedef struct {
+    GMainContext *ctx;
+    PbPolicy *policy;
+    PbProcs *procs;
+    PbSockDefaults *defaults;
+    int proc_fd;
+    gboolean own_proc_fd;
+    dev_t netns_dev;
+    ino_t netns_ino;
+    guint64 host_cookie;   /* SO_NETNS_COOKIE of the agent's own netns */
+    guint64 served_cookie; /* of the served netns; 0: not known yet */
+    gboolean served_cookie_exact;
+    gboolean udp;          /* connected-UDP bypass allowed */
+    gboolean has_outbound4;
+    struct sockaddr_in outbound4;
+    gboolean has_outbound6;
+    struct sockaddr_in6 outbound6;
+    GQueue notifies;       /* PbNotify * */
+    guint npending;        /* blocking connects in progress */
+    /* counters, for debug and tests */
+    guint64 n_bypassed;
+    guint64 n_continued;
+    guint64 n_errors;
+} PbCore;
+
+/* At most this many blocking connects wait at once; more: CONTINUE. */
+#define PB_MAX_PENDING 1024
+
+/* ---- notify.c: one notify fd ---- */
+/* Start serving @fd (takes ownership).  @pid/@id: for the log line. */
+PbNotify *pb_notify_new(PbCore *core, int fd, gint64 pid, const char *id);
+/* Stop serving, release everything (also the pending connects). */
+void pb_notify_destroy(PbNotify *n);
+int pb_notify_get_fd(PbNotify *n);
+PbCore *pb_notify_get_core(PbNotify *n);
+/* Pending connects (connect.c) hang on their notify: destroying the
+ * notify destroys them. */
+void pb_notify_add_pending(PbNotify *n, GSource *pending);
+void pb_notify_remove_pending(PbNotify *n, GSource *pending);
+
+/* ---- connect.c ---- */
+/* Answer one connect() notification (now, or later from the loop). */
+void pb_connect_handle(PbCore *core, PbNotify *n,
+                       const struct seccomp_notif *req);
+
+/* ---- listener.c ---- */
+typedef struct PbListener PbListener;
+/* Called with each validated notify fd (ownership passes). */
+typedef void (*PbListenerFunc)(int notify_fd, const PbProcessState *st,
+                               gpointer user_data);
+/* Bind @path, listen, serve on @ctx.  PB_ERROR_* names the path. */
+PbListener *pb_listener_new(const char *path, GMainContext *ctx,
+                            PbListenerFunc func, gpointer user_data,
+                            GError **error);
+/* Close everything and unlink the socket file (via the parent dirfd kept
+ * at bind time, so this works after a pivot_root). */
+void pb_listener_free(PbListener *l);
+
+G_END_DECLS
+
+#endif /* PB_AGENT_INTERNAL_H */

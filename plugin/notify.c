@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * notify.c: one seccomp notify fd on the main loop.
+ *
+ * Theory of operation.  Each notify fd received by the listener becomes a
+ * PbNotify, a GSource polling the fd.  Readable means a notification is
+ * pending: one SECCOMP_IOCTL_NOTIF_RECV (with a zeroed struct, as the
+ * kernel requires since 5.5) fetches it and it is dispatched at once:
+ * connect() goes to connect.c, everything else (bind, and any other
+ * syscall a profile traps) is answered CONTINUE.  Only one RECV per
+ * wake-up: RECV blocks when nothing is pending, and the main loop must
+ * never block.
+ *
+ * POLLHUP means the last process using the filter is gone: the notify fd
+ * is closed and everything hanging on it (blocking connects still in
+ * progress) is released.  RECV failing with ENOENT just means the target
+ * was interrupted or died between poll and RECV.
+ *
+ * The ioctls are raw (libseccomp 2.5 maps every error to -ECANCELED and
+ * has no ADDFD); the wrappers return -errno.
+ */
+#include "agent_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <seccomp.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+/**
+ * pb_notif_recv:
+ * @notify_fd: a seccomp notify fd
+ * @req: zeroed here, then filled by the kernel
+ *
+ * Returns: 0, or -errno (-ENOENT: the notification went away).
+ */
+int
+pb_notif_recv(int notify_fd, struct seccomp_notif *req)
+{
+    memset(req, 0, sizeof *req);
+    if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_RECV, req) < 0)
+        return -errno;
+    return 0;
+}
+
+/**
+ * pb_notif_respond:
+ * @notify_fd: a seccomp notify fd
+ * @id: the notification
+ * @val: the syscall's return value when @err is 0
+ * @err: 0 or a negative errno the syscall fails with
+ *
+ * Returns: 0, or -errno (-ENOENT: the target was interrupted or died).
+ */
+int
+pb_notif_respond(int notify_fd, guint64 id, gint64 val, int err)
+{
+    struct seccomp_notif_resp resp = {
+        .id = id, .val = err ? 0 : val, .error = err, .flags = 0
+    };
+
+    if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0)
+        return -errno;
+    return 0;
+}
+
+/**
+ * pb_notif_continue:
+ * @notify_fd: a seccomp notify fd
+ * @id: the notification
+ *
+ * Let the syscall run in the target as if it had not been trapped.
+ * Returns: 0, or -errno.
+ */
+int
+pb_notif_continue(int notify_fd, guint64 id)
+{
+    struct seccomp_notif_resp resp = {
+        .id = id, .val = 0, .error = 0,
+        .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE
+    };
+
+    if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0)
+        return -errno;
+    return 0;
+}
+
+/**
+ * pb_notif_id_valid:
+ * @notify_fd: a seccomp notify fd
+ * @id: the notification
+ *
+ * Returns: 0 while the target still waits in the notified syscall,
+ * -ENOENT once it does not, another -errno if @notify_fd is no notify fd.
+ */
+int
+pb_notif_id_valid(int notify_fd, guint64 id)
+{
+    if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) < 0)
+        return -errno;
+    return 0;
+}
+
+/**
+ * pb_notif_addfd:
+ * @notify_fd: a seccomp notify fd
+ * @id: the notification
+ * @srcfd: the agent's fd to install
+ * @newfd: the target's fd number to replace (dup2-style, atomically)
+ * @cloexec: set close-on-exec on @newfd in the target (else clear it)
+ *
+ * Returns: the target fd number, or -errno (-ENOENT: target interrupted).
+ */
+int
+pb_notif_addfd(int notify_fd, guint64 id, int srcfd, int newfd,
+               gboolean cloexec)
+{
+    struct seccomp_notif_addfd a = {
+        .id = id,
+        .flags = SECCOMP_ADDFD_FLAG_SETFD,
+        .srcfd = (guint32)srcfd,
+        .newfd = (guint32)newfd,
+        .newfd_flags = cloexec ? O_CLOEXEC : 0,
+    };
+    int r = ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
+
+    return r < 0 ? -errno : r;
+}
+
+/* ---- the GSource ---- */
+
+struct PbNotify {
+    GSource source;
+    PbCore *core;
+    int fd;
+    gpointer tag;
+    gint64 pid;
+    char *id;
+    GQueue pending; /* GSource * (a reference each) */
+    GList *link;    /* in core->notifies */
+};
+
+/* (arch, syscall number) pairs meaning connect(2), resolved once. */
+typedef struct {
+    guint32 arch;
+    int nr;
+} PbSyscallId;
+static PbSyscallId connect_ids[4];
+static guint n_connect_ids;
+
+/*
+ * resolve_connect: fill connect_ids for the native ABI and its compat
+ * ABIs (profiles list SCMP_ARCH_X86 and SCMP_ARCH_X32 beside x86_64).
+ * i386 socketcall(2) is not decoded: its connect stays on CONTINUE.
+ */
+static void
+resolve_connect(void)
+{
+    static gsize done;
+    const guint32 arches[] = { seccomp_arch_native(), SCMP_ARCH_X86,
+                               SCMP_ARCH_X32, SCMP_ARCH_ARM };
+
+    if (!g_once_init_enter(&done))
+        return;
+    for (guint i = 0; i < G_N_ELEMENTS(arches); i++) {
+        int nr = seccomp_syscall_resolve_name_arch(arches[i], "connect");
+        guint32 arch = arches[i];
+
+        /* x32 shares AUDIT_ARCH_X86_64; its numbers carry the x32 bit */
+        if (arch == SCMP_ARCH_X32)
+            arch = SCMP_ARCH_X86_64;
+        if (nr >= 0 && n_connect_ids < G_N_ELEMENTS(connect_ids)) {
+            connect_ids[n_connect_ids].arch = arch;
+            connect_ids[n_connect_ids].nr = nr;
+            n_connect_ids++;
+        }
+    }
+    g_once_init_leave(&done, 1);
+}
+
+/*
+ * is_connect: does @data describe a connect(2) call?
+ */
+static gboolean
+is_connect(const struct seccomp_data *data)
+{
+    for (guint i = 0; i < n_connect_ids; i++)
+        if (connect_ids[i].nr == data->nr && connect_ids[i].arch == data->arch)
+            return TRUE;
+    return FALSE;
+}
+
+/*
+ * notify_dispatch: one wake-up of the notify fd.
+ */
+static gboolean
+notify_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
+{
+    PbNotify *n = (PbNotify *)source;
+    GIOCondition cond = g_source_query_unix_fd(source, n->tag);
+    struct seccomp_notif req;
+    int r;
+
+    if (cond & (G_IO_HUP | G_IO_ERR | G_IO_NVAL)) {
+        pb_notify_destroy(n);
+        return G_SOURCE_REMOVE;
+    }
+    if (!(cond & G_IO_IN))
+        return G_SOURCE_CONTINUE;
+    r = pb_notif_recv(n->fd, &req);
+    if (r == -ENOENT || r == -EINTR)
+        return G_SOURCE_CONTINUE;
+    if (r < 0) {
+        pb_log("notify fd of pid %" G_GINT64_FORMAT ": recv: %s", n->pid,
+               g_strerror(-r));
+        pb_notify_destroy(n);
+        return G_SOURCE_REMOVE;
+    }
+    if (is_connect(&req.data)) {
+        pb_connect_handle(n->core, n, &req);
+    } else {
+        n->core->n_continued++;
+        r = pb_notif_continue(n->fd, req.id);
+        if (r < 0 && r != -ENOENT)
+            pb_debug("continue syscall %d: %s", req.data.nr, g_strerror(-r));
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+/*
+ * notify_finalize: the last reference is gone; the fd and pendings were
+ * released by pb_notify_destroy().
+ */
+static void
+notify_finalize(GSource *source)
+{
+    PbNotify *n = (PbNotify *)source;
+
+    if (n->fd >= 0)
+        close(n->fd);
+    g_free(n->id);
+}
+
+static GSourceFuncs notify_funcs = {
+    .dispatch = notify_dispatch,
+    .finalize = notify_finalize,
+};
+
+/**
+ * pb_notify_new:
+ * @core: the agent core
+ * @fd: (transfer full): a seccomp notify fd
+ * @pid: the container process it came with (for the log)
+ * @id: (nullable): the container id (for the log)
+ *
+ * Returns: (transfer none) the notify, owned by @core->notifies.
+ */
+PbNotify *
+pb_notify_new(PbCore *core, int fd, gint64 pid, const char *id)
+{
+    PbNotify *n =
+        (PbNotify *)g_source_new(&notify_funcs, sizeof(PbNotify));
+
+    resolve_connect();
+    n->core = core;
+    n->fd = fd;
+    n->pid = pid;
+    n->id = g_strdup(id);
+    g_queue_init(&n->pending);
+    n->tag = g_source_add_unix_fd(&n->source, fd, G_IO_IN | G_IO_HUP |
+                                                      G_IO_ERR);
+    g_source_set_name(&n->source, "pb-notify");
+    g_source_attach(&n->source, core->ctx);
+    g_queue_push_tail(&core->notifies, n);
+    n->link = g_queue_peek_tail_link(&core->notifies);
+    pb_log("notify fd registered (pid %" G_GINT64_FORMAT "%s%s)", pid,
+           id ? ", id " : "", id ? id : "");
+    return n;
+}
+
+/**
+ * pb_notify_destroy:
+ * @n: a notify
+ *
+ * Stop serving @n: destroy its pending connects, close the fd, log the
+ * line, drop it from the core.  Safe from @n's own dispatch.
+ */
+void
+pb_notify_destroy(PbNotify *n)
+{
+    GSource *p;
+
+    if (n->link == NULL)
+        return;
+    while ((p = g_queue_pop_head(&n->pending)) != NULL) {
+        n->core->npending--;
+        g_source_destroy(p);
+        g_source_unref(p);
+    }
+    g_queue_delete_link(&n->core->notifies, n->link);
+    n->link = NULL;
+    pb_log("notify fd closed (pid %" G_GINT64_FORMAT "%s%s)", n->pid,
+           n->id ? ", id " : "", n->id ? n->id : "");
+    g_source_remove_unix_fd(&n->source, n->tag);
+    close(n->fd);
+    n->fd = -1;
+    g_source_destroy(&n->source);
+    g_source_unref(&n->source);
+}
+
+/**
+ * pb_notify_get_fd:
+ * @n: a notify
+ *
+ * Returns: its seccomp notify fd (-1 once destroyed).
+ */
+int
+pb_notify_get_fd(PbNotify *n)
+{
+    return n->fd;
+}
+
+/**
+ * pb_notify_get_core:
+ * @n: a notify
+ *
+ * Returns: the core it belongs to.
+ */
+PbCore *
+pb_notify_get_core(PbNotify *n)
+{
+    return n->core;
+}
+
+/**
+ * pb_notify_add_pending:
+ * @n: a notify
+ * @pending: a pending connect's source; @n takes a reference
+ */
+void
+pb_notify_add_pending(PbNotify *n, GSource *pending)
+{
+    g_queue_push_tail(&n->pending, g_source_ref(pending));
+    n->core->npending++;
+}
+
+/**
+ * pb_notify_remove_pending:
+ * @n: a notify
+ * @pending: a pending connect's source, done; its reference is dropped
+ */
+void
+pb_notify_remove_pending(PbNotify *n, GSource *pending)
+{
+    if (g_queue_remove(&n->pending, pending)) {
+        n->core->npending--;
+        g_source_unref(pending);
+    }
+}

@@ -1,0 +1,79 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# test-bypass-errors.sh - failed and interrupted connects under the bypass
+# are reported exactly as the kernel reports them: each case runs the same
+# client once directly in the private host (the reference: the kernel's own
+# answer for that destination) and once under the bypass from the
+# container, and the return values must match.  Cases: refused (blocking,
+# non-blocking), SO_SNDTIMEO expiry, a connect that never completes
+# (non-blocking poll timeout), unreachable and prohibited routes, SIGALRM
+# during a blocking connect (with and without SA_RESTART).  Afterwards the
+# agent must still bypass normally.
+. "$(dirname "$0")/../lib/harness.sh"
+sb_enter_private_host "$@"
+. "$(dirname "$0")/bypass-lib.sh"
+
+pb_init
+ip route add unreachable 198.51.100.0/24 || sb_fail "cannot add unreachable route"
+ip route add prohibit 198.18.0.0/24 || sb_fail "cannot add prohibit route"
+pb_start_bypass
+pb_serve HOSTLO 127.0.0.1 18301
+R=$T/ref
+O=$T/out
+
+# same HOST_ADDR CONTAINER_ADDR PORT [ARGS...] - compare connect_rc,
+# connect and alarms between the reference and the bypassed run.
+same()
+{
+    local haddr=$1 caddr=$2 port=$3 k
+    shift 3
+    pb_host "$R" tcp-connect "$haddr" "$port" "$@"
+    pb_bypassed "$O" tcp-connect "$caddr" "$port" "$@"
+    sb_log "  $caddr:$port $*: connect_rc=$(pb_get "$O" connect_rc) connect=$(pb_get "$O" connect) (kernel: $(pb_get "$R" connect_rc)/$(pb_get "$R" connect))"
+    grep -q '^connect=' "$R" || sb_fail "reference run failed: $(tr '\n' ' ' <"$R")"
+    for k in connect_rc connect alarms; do
+        pb_expect "$O" "$k" "$(pb_get "$R" "$k")" "$caddr:$port $*: $k as the kernel"
+    done
+}
+
+sb_log "refused (nothing listens on host 127.0.0.1:18399)"
+same 127.0.0.1 10.0.2.2 18399
+pb_expect "$O" connect ECONNREFUSED "refused"
+same 127.0.0.1 10.0.2.2 18399 --nonblock
+same "$TUN4" "$TUN4" 18399
+
+sb_log "never answered: SO_SNDTIMEO expiry and non-blocking timeout"
+# The socket is still connecting afterwards: a bypassed one has a local
+# address of the private host, not the tap's 10.0.2.100.
+not_tap()
+{
+    case "$(pb_get "$O" local)" in
+    10.0.2.* | 0.0.0.0:0 | "") sb_fail "$1: local address '$(pb_get "$O" local)': not bypassed" ;;
+    esac
+}
+same "$BLACKHOLE4" "$BLACKHOLE4" 80 --sndtimeo 700
+pb_expect "$O" connect EINPROGRESS "SO_SNDTIMEO expiry"
+not_tap "SO_SNDTIMEO expiry"
+same "$BLACKHOLE4" "$BLACKHOLE4" 80 --nonblock --wait 500
+pb_expect "$O" connect timeout "non-blocking connect still pending"
+not_tap "non-blocking connect still pending"
+
+sb_log "unreachable / prohibited routes in the private host"
+same 198.51.100.9 198.51.100.9 80
+pb_expect "$O" connect EHOSTUNREACH "unreachable route"
+same 198.51.100.9 198.51.100.9 80 --nonblock
+same 198.18.0.9 198.18.0.9 80
+pb_expect "$O" connect EACCES "prohibit route"
+
+sb_log "SIGALRM during a blocking connect"
+same "$BLACKHOLE4" "$BLACKHOLE4" 80 --alarm 300
+pb_expect "$O" connect EINTR "interrupted connect"
+pb_expect "$O" alarms 1 "one SIGALRM"
+same "$BLACKHOLE4" "$BLACKHOLE4" 80 --alarm 300 --sa-restart --sndtimeo 1500
+same "$BLACKHOLE4" "$BLACKHOLE4" 80 --alarm 200 --sndtimeo 5000
+
+sb_log "the agent still bypasses after all that"
+pb_bypassed "$O" tcp-connect 10.0.2.2 18301
+pb_assert_bypassed "$O" HOSTLO "bypassed connect after the error cases"
+kill -0 "$HELPER_PID" || sb_fail "slirpbypass died: $(cat "$HELPER_LOG")"
+sb_log "PASS"

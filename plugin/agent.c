@@ -1,8 +1,199 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* STUB: replaced by the plugin work. */
-#include "plugin.h"
+/*
+ * agent.c: the bypass agent (PbAgent), glue between its parts.
+ *
+ * Theory of operation.  pb_agent_new() compiles the destination policy,
+ * learns the agent's own network namespace cookie (SO_NETNS_COOKIE, Linux
+ * 5.14: without it injected sockets could not be told apart, so the
+ * bypass is switched off and every call answered CONTINUE), and sets up
+ * the caches.  pb_agent_listen() binds the listener socket; every notify
+ * fd it accepts becomes a PbNotify served on the same GMainContext.
+ * pb_agent_free() closes every notify fd, pending connect, cached pidfd
+ * and the listener, and unlinks the socket file.
+ *
+ * Logging: one stderr line per notify fd registered or closed and per
+ * rejected listener connection; everything else (per-call errors) only
+ * with PbAgentConfig.debug or SLIRPBYPASS_DEBUG=1 in the environment.
+ */
+#include "agent_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
 G_DEFINE_QUARK(pb-error-quark, pb_error)
-struct PbAgent { int dummy; };
-PbAgent *pb_agent_new(const PbAgentConfig *cfg, GMainContext *ctx, GError **error) { return g_new0(PbAgent, 1); }
-gboolean pb_agent_listen(PbAgent *agent, const char *path, GError **error) { g_set_error(error, PB_ERROR, PB_ERROR_SYSTEM, "bypass: not implemented"); return FALSE; }
-void pb_agent_free(PbAgent *agent) { g_free(agent); }
+
+gboolean pb_debug_enabled;
+
+struct PbAgent {
+    PbCore core;
+    PbListener *listener;
+};
+
+/**
+ * pb_log:
+ * @fmt: printf format of one line (no newline)
+ *
+ * Prints "bypass: <line>" on stderr.
+ */
+void
+pb_log(const char *fmt, ...)
+{
+    g_autofree char *line = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    line = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "bypass: %s\n", line);
+}
+
+/*
+ * netns_cookie_of_self: SO_NETNS_COOKIE of a socket in our own namespace.
+ * Returns: the cookie, 0 if the kernel has none.
+ */
+static guint64
+netns_cookie_of_self(void)
+{
+    guint64 cookie = 0;
+    socklen_t len = sizeof cookie;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0)
+        cookie = 0;
+    close(fd);
+    return cookie;
+}
+
+/*
+ * on_notify_fd: the listener validated a new notify fd.
+ */
+static void
+on_notify_fd(int notify_fd, const PbProcessState *st, gpointer user_data)
+{
+    PbAgent *agent = user_data;
+
+    pb_notify_new(&agent->core, notify_fd, st->pid, st->id);
+}
+
+/**
+ * pb_agent_new:
+ * @cfg: the served network and options (copied)
+ * @ctx: the main context everything runs on
+ * @error: PB_ERROR_INVALID (a bad --bypass-ignore) or PB_ERROR_SYSTEM
+ *
+ * Returns: (transfer full) the agent, not listening yet; or NULL.
+ */
+PbAgent *
+pb_agent_new(const PbAgentConfig *cfg, GMainContext *ctx, GError **error)
+{
+    g_autoptr(PbPolicy) policy = NULL;
+    PbAgent *agent;
+    PbCore *core;
+    const char *env = g_getenv("SLIRPBYPASS_DEBUG");
+
+    pb_debug_enabled = cfg->debug || (env && *env && g_strcmp0(env, "0"));
+    policy = pb_policy_new(cfg, error);
+    if (policy == NULL)
+        return NULL;
+    agent = g_new0(PbAgent, 1);
+    core = &agent->core;
+    core->ctx = ctx ? g_main_context_ref(ctx) : g_main_context_ref_thread_default();
+    core->policy = g_steal_pointer(&policy);
+    core->proc_fd = cfg->proc_fd;
+    if (core->proc_fd < 0) {
+        core->proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (core->proc_fd < 0) {
+            g_set_error(error, PB_ERROR, PB_ERROR_SYSTEM, "open /proc: %s",
+                        g_strerror(errno));
+            pb_agent_free(agent);
+            return NULL;
+        }
+        core->own_proc_fd = TRUE;
+    }
+    core->netns_dev = cfg->netns_dev;
+    core->netns_ino = cfg->netns_ino;
+    core->served_cookie = cfg->netns_cookie;
+    core->served_cookie_exact = cfg->netns_cookie != 0;
+    /* UDP: a connected host UDP socket can still sendto() anywhere,
+     * including host loopback; only bypass it when that is allowed. */
+    core->udp = !cfg->disable_host_loopback;
+    core->has_outbound4 = cfg->has_outbound_addr;
+    core->outbound4 = cfg->outbound_addr;
+    core->has_outbound6 = cfg->has_outbound_addr6;
+    core->outbound6 = cfg->outbound_addr6;
+    core->procs = pb_procs_new(core->proc_fd, core->ctx);
+    core->defaults = pb_sock_defaults_new();
+    g_queue_init(&core->notifies);
+    core->host_cookie = netns_cookie_of_self();
+    if (core->host_cookie == 0) {
+        core->disabled = TRUE;
+        pb_log("SO_NETNS_COOKIE unavailable (Linux < 5.14): bypass "
+               "disabled, every call goes the slirp path");
+    }
+    return agent;
+}
+
+/**
+ * pb_agent_listen:
+ * @agent: an agent
+ * @path: the listener socket path (created 0600; a stale socket file is
+ *        replaced, a live one or a non-socket is an error)
+ * @error: PB_ERROR_* naming @path
+ *
+ * Returns: TRUE once listening.
+ */
+gboolean
+pb_agent_listen(PbAgent *agent, const char *path, GError **error)
+{
+    if (agent->listener != NULL) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "bypass socket %s: already listening", path);
+        return FALSE;
+    }
+    agent->listener = pb_listener_new(path, agent->core.ctx, on_notify_fd,
+                                      agent, error);
+    return agent->listener != NULL;
+}
+
+/**
+ * pb_agent_free:
+ * @agent: (nullable): an agent
+ *
+ * Closes every notify fd (the container's trapped calls then fail with
+ * ENOSYS, which is why this only happens at exit), the listener (and
+ * unlinks its socket file), and every cached fd.
+ */
+void
+pb_agent_free(PbAgent *agent)
+{
+    PbCore *core;
+    PbNotify *n;
+
+    if (agent == NULL)
+        return;
+    core = &agent->core;
+    pb_listener_free(agent->listener);
+    while ((n = g_queue_peek_head(&core->notifies)) != NULL)
+        pb_notify_destroy(n);
+    pb_procs_free(core->procs);
+    pb_sock_defaults_free(core->defaults);
+    pb_policy_free(core->policy);
+    if (core->own_proc_fd)
+        close(core->proc_fd);
+    if (core->ctx)
+        g_main_context_unref(core->ctx);
+    g_free(agent);
+}

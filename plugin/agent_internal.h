@@ -83,6 +83,7 @@ typedef struct {
     guint64 host_cookie;   /* SO_NETNS_COOKIE of the agent's own netns */
     guint64 served_cookie; /* of the served netns; 0: not known yet */
     gboolean served_cookie_exact;
+    gboolean disabled;     /* no SO_NETNS_COOKIE: everything CONTINUE */
     gboolean udp;          /* connected-UDP bypass allowed */
     gboolean has_outbound4;
     struct sockaddr_in outbound4;
@@ -90,6 +91,14 @@ typedef struct {
     struct sockaddr_in6 outbound6;
     GQueue notifies;       /* PbNotify * */
     guint npending;        /* blocking connects in progress */
+    /* blocking connects with SO_SNDTIMEO interrupted by a signal, for
+     * answering their SA_RESTART restart EINTR (connect.c) */
+    struct {
+        pid_t tid;
+        int fd;
+        gint64 when;
+    } interrupted[16];
+    guint n_interrupted;
     /* counters, for debug and tests */
     guint64 n_bypassed;
     guint64 n_continued;
@@ -110,6 +119,8 @@ PbCore *pb_notify_get_core(PbNotify *n);
  * notify destroys them. */
 void pb_notify_add_pending(PbNotify *n, GSource *pending);
 void pb_notify_remove_pending(PbNotify *n, GSource *pending);
+/* The pending connects of @n (GSource *), for connect.c to search. */
+GQueue *pb_notify_get_pending(PbNotify *n);
 
 /* ---- connect.c ---- */
 /* Answer one connect() notification (now, or later from the loop). */

@@ -323,8 +323,7 @@ wait_agent(int sock, guint timeout_s, GError **error)
         if (n > 0 || errno == EINTR || errno == EAGAIN)
             continue; /* the protocol has no reply; ignore any bytes */
         g_set_error(error, PB_ERROR, PB_ERROR_SYSTEM,
-                    "the agent dropped the connection: %s",
-                    g_strerror(errno));
+                    "the agent dropped the connection: %s", g_strerror(errno));
         return FALSE;
     }
 }
@@ -466,8 +465,7 @@ pb_exec_main(int argc, char **argv)
     state = pb_exec_state_json(getpid(), metadata);
     if (!send_state(sock, state, nfd, &error) ||
         !wait_agent(sock, timeout_s, &error)) {
-        g_printerr("slirpbypass exec: agent at %s: %s\n", path,
-                   error->message);
+        g_printerr("slirpbypass exec: agent at %s: %s\n", path, error->message);
         goto out;
     }
 
@@ -482,8 +480,7 @@ run:
     }
     execvp(found != NULL ? found : cmd, argv + optind);
     status = errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
-    g_printerr("slirpbypass exec: cannot run %s: %s\n", cmd,
-               g_strerror(errno));
+    g_printerr("slirpbypass exec: cannot run %s: %s\n", cmd, g_strerror(errno));
 out:
     if (nfd >= 0)
         close(nfd);

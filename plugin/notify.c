@@ -358,3 +358,15 @@ pb_notify_remove_pending(PbNotify *n, GSource *pending)
         g_source_unref(pending);
     }
 }
+
+/**
+ * pb_notify_get_pending:
+ * @n: a notify
+ *
+ * Returns: (transfer none) the queue of its pending connects' sources.
+ */
+GQueue *
+pb_notify_get_pending(PbNotify *n)
+{
+    return &n->pending;
+}

@@ -159,7 +159,7 @@ gssize pb_json_value_end(const char *buf, gsize len);
 typedef struct {
     guint seccomp_index; /* index of "seccompFd" in "fds" */
     guint nfds;          /* length of "fds" */
-    gint64 pid;          /* "pid" */
+    gint64 pid;          /* "pid", 0 if absent or not a positive int */
     char *id;            /* "state"."id" or NULL */
 } PbProcessState;
 void pb_process_state_clear(PbProcessState *st);

@@ -5,7 +5,7 @@
  * Theory of operation.  A notification names a task by its thread id in
  * our pid namespace.  To look at the socket behind the target's fd the
  * agent needs a pidfd of the thread group: pidfd_open() refuses non-leader
- * threads with EINVAL on the kernels this runs on (PIDFD_THREAD is 6.9+),
+ * threads (EINVAL up to 6.8, ENOENT later; PIDFD_THREAD is 6.9+),
  * so for those the Tgid is read from /proc/TID/status first.  pidfds are
  * cached per thread group (PbProc), and every cached pidfd is watched on
  * the main loop: when the process exits, its entry and everything cached
@@ -31,6 +31,8 @@
  * (openat/fstatat), since /proc is not mounted after pivot_root.
  */
 #include "agent_internal.h"
+
+#include <glib-unix.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -181,11 +183,12 @@ proc_attach(PbProcs *procs, pid_t tid, int *err)
     int pidfd = (int)syscall(SYS_pidfd_open, tid, 0);
 
     if (pidfd < 0) {
-        if (errno != EINVAL) {
+        /* a non-leader thread: EINVAL up to 6.8, ENOENT since (PIDFD_THREAD
+         * rework); a task that is really gone fails read_tgid() too */
+        if (errno != EINVAL && errno != ENOENT) {
             *err = -errno;
             return NULL;
         }
-        /* a non-leader thread: find its thread group */
         tgid = read_tgid(procs->proc_fd, tid);
         if (tgid < 0) {
             *err = tgid;

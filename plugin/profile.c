@@ -85,8 +85,7 @@ pb_socket_path_check(const char *path, gboolean require_absolute,
     struct sockaddr_un sun;
 
     if (path == NULL || path[0] == '\0') {
-        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
-                    "socket path is empty");
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID, "socket path is empty");
         return FALSE;
     }
     if (path[0] == '@') {
@@ -401,8 +400,8 @@ pb_profile_merge(const char *data, gssize len, const char *source,
     if (!pb_socket_path_check(opts->listener_path, TRUE, error))
         goto out;
     if (!json_parser_load_from_data(parser, data, len, &local)) {
-        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
-                    "%s: not valid JSON: %s", source, local->message);
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID, "%s: not valid JSON: %s",
+                    source, local->message);
         goto out;
     }
     root = json_parser_get_root(parser);
@@ -442,8 +441,7 @@ pb_profile_merge(const char *data, gssize len, const char *source,
                         "%s: listenerPath is not a string", source);
             goto out;
         }
-        if (old_path[0] != '\0' &&
-            strcmp(old_path, opts->listener_path) != 0) {
+        if (old_path[0] != '\0' && strcmp(old_path, opts->listener_path) != 0) {
             g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
                         "%s: already has listenerPath '%s' (another seccomp "
                         "agent); refusing to replace it with '%s'",
@@ -451,8 +449,8 @@ pb_profile_merge(const char *data, gssize len, const char *source,
             goto out;
         }
     }
-    ours = g_strcmp0(get_string(prof, "listenerPath"), opts->listener_path) ==
-           0;
+    ours =
+        g_strcmp0(get_string(prof, "listenerPath"), opts->listener_path) == 0;
 
     sys = json_object_get_member(prof, "syscalls");
     if (sys == NULL || JSON_NODE_HOLDS_NULL(sys)) {
@@ -506,8 +504,7 @@ pb_profile_merge(const char *data, gssize len, const char *source,
 
     json_object_set_string_member(prof, "listenerPath", opts->listener_path);
     if (opts->metadata != NULL)
-        json_object_set_string_member(prof, "listenerMetadata",
-                                      opts->metadata);
+        json_object_set_string_member(prof, "listenerMetadata", opts->metadata);
     result = json_node_copy(root);
 out:
     return result;

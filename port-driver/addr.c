@@ -89,8 +89,8 @@ pd_addr_to_string(const struct sockaddr_storage *sa)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf,
                   sizeof(buf));
     else if (sa->ss_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
-                  buf, sizeof(buf));
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf,
+                  sizeof(buf));
     return g_strdup(buf);
 }
 

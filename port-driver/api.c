@@ -54,34 +54,34 @@ typedef struct PdApiClient PdApiClient;
 struct PdApi {
     PdTable *table;
     GMainContext *ctx;
-    int fd;                 /* listening socket */
-    GSource *listen_src;    /* NULL while paused or at the client cap */
-    GSource *pause_src;     /* re-arms the listener after EMFILE */
-    GQueue clients;         /* PdApiClient * */
-    int dir_fd;             /* O_PATH fd of the socket file's directory */
-    char *base;             /* the socket file's name in dir_fd */
-    dev_t dev;              /* identity of the file we bound */
+    int fd;              /* listening socket */
+    GSource *listen_src; /* NULL while paused or at the client cap */
+    GSource *pause_src;  /* re-arms the listener after EMFILE */
+    GQueue clients;      /* PdApiClient * */
+    int dir_fd;          /* O_PATH fd of the socket file's directory */
+    char *base;          /* the socket file's name in dir_fd */
+    dev_t dev;           /* identity of the file we bound */
     ino_t ino;
-    guint timeout_ms;       /* PD_API_TIMEOUT_SEC unless overridden */
-    guint max_clients;      /* PD_API_MAX_CLIENTS unless overridden */
-    int sndbuf;             /* SO_SNDBUF for clients; 0: default */
+    guint timeout_ms;  /* PD_API_TIMEOUT_SEC unless overridden */
+    guint max_clients; /* PD_API_MAX_CLIENTS unless overridden */
+    int sndbuf;        /* SO_SNDBUF for clients; 0: default */
     gboolean have_info;
     PdApiInfo info;
-    char *version;          /* owned copy of info.version */
+    char *version; /* owned copy of info.version */
 };
 
 struct PdApiClient {
     PdApi *api;
     int fd;
-    GSource *io;            /* G_IO_IN while reading, G_IO_OUT writing */
+    GSource *io; /* G_IO_IN while reading, G_IO_OUT writing */
     GSource *timeout;
-    GList *link;            /* in api->clients */
+    GList *link; /* in api->clients */
     gsize len;
     char buf[PD_API_MAX_REQUEST];
     char *reply;
     gsize reply_len;
     gsize reply_off;
-    gsize discarded;        /* bytes drained after the reply */
+    gsize discarded; /* bytes drained after the reply */
 };
 
 static void listener_arm(PdApi *api);
@@ -162,9 +162,9 @@ static gboolean
 client_write(PdApiClient *c)
 {
     while (c->reply_off < c->reply_len) {
-        ssize_t n = send(c->fd, c->reply + c->reply_off,
-                         c->reply_len - c->reply_off,
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t n =
+            send(c->fd, c->reply + c->reply_off, c->reply_len - c->reply_off,
+                 MSG_NOSIGNAL | MSG_DONTWAIT);
 
         if (n < 0 && errno == EINTR)
             continue;
@@ -228,10 +228,9 @@ client_process(PdApiClient *c, gboolean eof)
     switch (pd_json_scan(c->buf, MIN(c->len, limit), eof && c->len <= limit,
                          &end)) {
     case PD_SCAN_COMPLETE:
-        client_reply(c, pd_api_handle_request(api->table,
-                                              api->have_info ? &api->info
-                                                             : NULL,
-                                              c->buf, end));
+        client_reply(c, pd_api_handle_request(
+                            api->table, api->have_info ? &api->info : NULL,
+                            c->buf, end));
         return;
     case PD_SCAN_INVALID:
         client_reply(c, pd_api_error_reply("bad request: cannot parse JSON"));

@@ -83,7 +83,8 @@ get_opt_string(JsonObject *obj, const char *name, const char **out)
     *out = NULL;
     if (n == NULL || JSON_NODE_HOLDS_NULL(n))
         return TRUE;
-    if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
+    if (!JSON_NODE_HOLDS_VALUE(n) ||
+        json_node_get_value_type(n) != G_TYPE_STRING)
         return FALSE;
     *out = json_node_get_string(n);
     return TRUE;
@@ -91,8 +92,7 @@ get_opt_string(JsonObject *obj, const char *name, const char **out)
 
 /* An integral JSON number in [min, max]. */
 static gboolean
-get_int(JsonObject *obj, const char *name, gint64 min, gint64 max,
-        gint64 *out)
+get_int(JsonObject *obj, const char *name, gint64 min, gint64 max, gint64 *out)
 {
     JsonNode *n = member(obj, name);
     GType type;
@@ -106,8 +106,7 @@ get_int(JsonObject *obj, const char *name, gint64 min, gint64 max,
         double d = json_node_get_double(n);
 
         /* 80.9 is not a port (slirp4netns would use 80). */
-        if (!(d >= (double)min && d <= (double)max) ||
-            (double)(gint64)d != d)
+        if (!(d >= (double)min && d <= (double)max) || (double)(gint64)d != d)
             return FALSE;
         *out = (gint64)d;
     } else {
@@ -184,7 +183,8 @@ cmd_add_hostfwd(PdTable *t, JsonObject *root)
     if (guest != NULL && guest[0] != '\0') {
         if (!pd_addr_parse(guest, 1, &f.guest) ||
             f.guest.ss_family != f.host.ss_family)
-            return pd_api_error_reply(BAD "add_hostfwd: bad arguments.guest_addr");
+            return pd_api_error_reply(BAD
+                                      "add_hostfwd: bad arguments.guest_addr");
     }
     if (!get_int(args, "guest_port", 1, 65535, &gport))
         return pd_api_error_reply(BAD "add_hostfwd: bad arguments.guest_port");
@@ -193,6 +193,9 @@ cmd_add_hostfwd(PdTable *t, JsonObject *root)
     else
         pd_default_guest(net, f.host.ss_family, (guint16)gport, &f.guest);
 
+    if (f.proto == PD_PROTO_UDP && f.guest.ss_family == AF_INET6 &&
+        IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&f.guest)->sin6_addr))
+        return pd_api_error_reply(BAD "add_hostfwd: bad arguments.guest_addr");
     if (!pd_table_add(t, &f, &id, &err)) {
         g_message("api: add_hostfwd refused: %s", err->message);
         return pd_api_error_reply(BAD "add_hostfwd: slirp_add_hostfwd failed");
@@ -254,7 +257,8 @@ cmd_remove_hostfwd(PdTable *t, JsonObject *root)
         return pd_api_error_reply(BAD "remove_hostfwd: bad arguments.id");
     if (!pd_table_remove(t, (guint)id, &err)) {
         g_message("api: remove_hostfwd failed: %s", err->message);
-        return pd_api_error_reply(BAD "remove_hostfwd: slirp_remove_hostfwd failed");
+        return pd_api_error_reply(
+            BAD "remove_hostfwd: slirp_remove_hostfwd failed");
     }
     b = json_builder_new();
     json_builder_begin_object(b);
@@ -292,8 +296,8 @@ add_in6(JsonBuilder *b, const char *name, const struct in6_addr *a)
 
 /* The extension commands, in the order "info" lists them. */
 static const char *const features[] = {
-    "add_hostfwd", "list_hostfwd", "remove_hostfwd", "info",
-    "list_hostfwd_ex", "ipv6_hostfwd", NULL,
+    "add_hostfwd",  "list_hostfwd", "remove_hostfwd", "info", "list_hostfwd_ex",
+    "ipv6_hostfwd", NULL,
 };
 
 static char *

@@ -16,8 +16,7 @@ typedef enum {
     PD_SCAN_INVALID,        /* cannot be (the start of) a JSON value */
 } PdScanResult;
 
-PdScanResult pd_json_scan(const char *buf, gsize len, gboolean eof,
-                          gsize *end);
+PdScanResult pd_json_scan(const char *buf, gsize len, gboolean eof, gsize *end);
 
 /* Overrides the API limits (tests only): timeout_ms for the per-connection
  * timer, max_clients served at once, sndbuf (0: kernel default) for the

@@ -38,25 +38,25 @@ typedef enum {
 } PdProto;
 
 typedef enum {
-    PD_PATH_SLIRP = 0,  /* served by libslirp hostfwd */
-    PD_PATH_BYPASS,     /* handed to the bypass (host listener in place) */
+    PD_PATH_SLIRP = 0, /* served by libslirp hostfwd */
+    PD_PATH_BYPASS,    /* handed to the bypass (host listener in place) */
 } PdPath;
 
 /* One forward.  Addresses are sockaddr_storage so that IPv4 and IPv6 fit;
  * host_port/guest_port are also inside the sockaddrs. */
 typedef struct {
-    guint id;                       /* 0 until added */
+    guint id; /* 0 until added */
     PdProto proto;
-    struct sockaddr_storage host;   /* AF_INET or AF_INET6, port set */
-    struct sockaddr_storage guest;  /* AF_INET or AF_INET6, port set */
+    struct sockaddr_storage host;  /* AF_INET or AF_INET6, port set */
+    struct sockaddr_storage guest; /* AF_INET or AF_INET6, port set */
     PdPath path;
 } PdForward;
 
 /* The virtual network facts the table needs (filled by main from SbVnet). */
 typedef struct {
-    struct in_addr guest;     /* default guest IPv4 (network+100) */
-    gboolean ipv6;            /* -6 given */
-    struct in6_addr guest6;   /* default guest IPv6, if known; else :: */
+    struct in_addr guest;   /* default guest IPv4 (network+100) */
+    gboolean ipv6;          /* -6 given */
+    struct in6_addr guest6; /* default guest IPv6, if known; else :: */
 } PdNetInfo;
 
 typedef struct PdTable PdTable;
@@ -101,8 +101,7 @@ GPtrArray *pd_table_find_guest(PdTable *t, PdProto proto, guint16 guest_port);
  * re-adds it.  Setting the current path is a no-op.  Errors:
  * PD_ERROR_NOT_FOUND, PD_ERROR_SLIRP (libslirp refused; the entry keeps
  * its old path). */
-gboolean pd_table_set_path(PdTable *t, guint id, PdPath path,
-                           GError **error);
+gboolean pd_table_set_path(PdTable *t, guint id, PdPath path, GError **error);
 
 typedef enum {
     PD_TABLE_ADDED = 0,   /* a new entry (path SLIRP) */
@@ -114,8 +113,7 @@ typedef enum {
 typedef void (*PdTableWatchFunc)(PdTable *t, PdTableEvent event,
                                  const PdForward *fwd, gpointer user_data);
 /* One watcher (the bypass); NULL func removes it. */
-void pd_table_set_watch(PdTable *t, PdTableWatchFunc func,
-                        gpointer user_data);
+void pd_table_set_watch(PdTable *t, PdTableWatchFunc func, gpointer user_data);
 
 /* Address helpers (addr.c), shared by the API, --publish and the tests. */
 
@@ -142,29 +140,29 @@ void pd_api_free(PdApi *api);
 
 /* Network facts reported by the "info" extension command. */
 typedef struct {
-    const char *version;        /* e.g. "0.1.0"; copied */
-    struct in_addr network;     /* 10.0.2.0 */
-    guint prefix_len;           /* 24 */
-    struct in_addr gateway;     /* 10.0.2.2 */
-    struct in_addr dns;         /* 10.0.2.3 */
-    struct in_addr guest;       /* 10.0.2.100 */
+    const char *version;    /* e.g. "0.1.0"; copied */
+    struct in_addr network; /* 10.0.2.0 */
+    guint prefix_len;       /* 24 */
+    struct in_addr gateway; /* 10.0.2.2 */
+    struct in_addr dns;     /* 10.0.2.3 */
+    struct in_addr guest;   /* 10.0.2.100 */
     guint mtu;
-    gboolean ipv6;              /* -6 given */
-    struct in6_addr prefix6;    /* fd00:: */
-    guint prefix6_len;          /* 64 */
-    struct in6_addr gateway6;   /* fd00::2 */
-    struct in6_addr dns6;       /* fd00::3 */
+    gboolean ipv6;            /* -6 given */
+    struct in6_addr prefix6;  /* fd00:: */
+    guint prefix6_len;        /* 64 */
+    struct in6_addr gateway6; /* fd00::2 */
+    struct in6_addr dns6;     /* fd00::3 */
     gboolean disable_host_loopback;
-    gboolean bypass;            /* the seccomp bypass is armed */
+    gboolean bypass; /* the seccomp bypass is armed */
 } PdApiInfo;
 /* Sets (copies) what "info" reports; before this call "info" reports only
  * the version and the features. */
 void pd_api_set_info(PdApi *api, const PdApiInfo *info);
 
 /* Limits (documented in docs/api.md). */
-#define PD_API_MAX_REQUEST 4096   /* a request must end before this byte */
-#define PD_API_MAX_CLIENTS 128    /* served at once; more wait in backlog */
-#define PD_API_TIMEOUT_SEC 10     /* per connection, accept to reply sent */
+#define PD_API_MAX_REQUEST 4096 /* a request must end before this byte */
+#define PD_API_MAX_CLIENTS 128  /* served at once; more wait in backlog */
+#define PD_API_TIMEOUT_SEC 10   /* per connection, accept to reply sent */
 
 /* The request handler alone (api_commands.c): request is the text of one
  * JSON value (not NUL-terminated, len bytes); returns the reply text

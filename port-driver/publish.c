@@ -127,9 +127,8 @@ pd_publish_parse(const char *spec, const PdNetInfo *net, PdForward *out,
         char *second = strchr(colon + 1, ':');
 
         if (host != NULL || strchr(second + 1, ':') != NULL) {
-            reason = host != NULL
-                         ? "expected [IPV6]:HOSTPORT:GUESTPORT"
-                         : "an IPv6 host address must be in brackets";
+            reason = host != NULL ? "expected [IPV6]:HOSTPORT:GUESTPORT"
+                                  : "an IPv6 host address must be in brackets";
             goto out;
         }
         *colon = '\0';

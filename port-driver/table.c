@@ -12,7 +12,8 @@
  * itself is not defensive: an IPv4 host forward to an IPv6 guest aborts the
  * process on the first connection (soassign_guest_addr_if_needed, libslirp
  * 4.7), an IPv6 host forward to an IPv4 guest silently drops connections,
- * and host port 0 would bind an ephemeral port nobody knows.  IPv6 host
+ * host port 0 would bind an ephemeral port nobody knows, and a UDP forward
+ * to the IPv6 guest "::" (TCP resolves it per connection) goes nowhere.  IPv6 host
  * sockets are always bound IPV6_V6ONLY, so "::" and "0.0.0.0" on the same
  * port are two independent forwards (a dual-stack "::" would collide with
  * the IPv4 one and would feed IPv4 clients to the IPv6 guest).
@@ -35,7 +36,7 @@
 #include <errno.h>
 #include <string.h>
 
-G_DEFINE_QUARK(pd-error-quark, pd_error)
+G_DEFINE_QUARK(pd - error - quark, pd_error)
 
 struct PdTable {
     Slirp *slirp;
@@ -100,8 +101,7 @@ sa_is_any(const struct sockaddr_storage *sa)
 }
 
 static gboolean
-sa_same_addr(const struct sockaddr_storage *a,
-             const struct sockaddr_storage *b)
+sa_same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
     if (a->ss_family != b->ss_family)
         return FALSE;
@@ -182,6 +182,17 @@ check_forward(const PdTable *t, const PdForward *f, GError **error)
                     what);
         return FALSE;
     }
+    if (f->proto == PD_PROTO_UDP && f->guest.ss_family == AF_INET6 &&
+        IN6_IS_ADDR_UNSPECIFIED(
+            &((const struct sockaddr_in6 *)&f->guest)->sin6_addr)) {
+        /* libslirp 4.7 picks the guest's address for "::" only when it
+         * accepts a TCP connection; UDP datagrams would go nowhere. */
+        g_set_error(error, PD_ERROR, PD_ERROR_INVALID,
+                    "forward %s: an IPv6 UDP forward needs an explicit guest "
+                    "address",
+                    what);
+        return FALSE;
+    }
     if (f->host.ss_family == AF_INET6 && !t->net.ipv6) {
         g_set_error(error, PD_ERROR, PD_ERROR_INVALID,
                     "forward %s: IPv6 forwarding needs --enable-ipv6", what);
@@ -192,8 +203,7 @@ check_forward(const PdTable *t, const PdForward *f, GError **error)
 
 /* The entry that would conflict with host address h for proto, or NULL. */
 static PdForward *
-find_conflict(const PdTable *t, PdProto proto,
-              const struct sockaddr_storage *h)
+find_conflict(const PdTable *t, PdProto proto, const struct sockaddr_storage *h)
 {
     for (guint i = 0; i < t->entries->len; i++) {
         PdForward *e = g_ptr_array_index(t->entries, i);
@@ -227,8 +237,7 @@ slirp_listen(PdTable *t, const PdForward *f, GError **error)
     int saved;
 
     if (slirp_add_hostxfwd(t->slirp, (const struct sockaddr *)&f->host,
-                           sa_len(&f->host),
-                           (const struct sockaddr *)&f->guest,
+                           sa_len(&f->host), (const struct sockaddr *)&f->guest,
                            sa_len(&f->guest), slirp_flags(f)) == 0)
         return TRUE;
     saved = errno;
@@ -351,8 +360,8 @@ pd_table_remove(PdTable *t, guint id, GError **error)
     PdForward gone;
 
     if (i < 0) {
-        g_set_error(error, PD_ERROR, PD_ERROR_NOT_FOUND, "no forward with id %u",
-                    id);
+        g_set_error(error, PD_ERROR, PD_ERROR_NOT_FOUND,
+                    "no forward with id %u", id);
         return FALSE;
     }
     gone = *(PdForward *)g_ptr_array_index(t->entries, i);
@@ -440,8 +449,8 @@ pd_table_set_path(PdTable *t, guint id, PdPath path, GError **error)
     PdForward *e;
 
     if (i < 0) {
-        g_set_error(error, PD_ERROR, PD_ERROR_NOT_FOUND, "no forward with id %u",
-                    id);
+        g_set_error(error, PD_ERROR, PD_ERROR_NOT_FOUND,
+                    "no forward with id %u", id);
         return FALSE;
     }
     if (path != PD_PATH_SLIRP && path != PD_PATH_BYPASS) {

@@ -16,9 +16,12 @@ start_and_read()
 {
     rm -f "$T/rfifo" "$T/ready" "$T/api.sock"
     mkfifo "$T/rfifo"
-    sb_bg "$SLIRPBYPASS" "$@" 5>"$T/rfifo"
-    HELPER_PID=$BG_PID
-    HELPER_LOG=$BG_LOG
+    HELPER_LOG="$T/helper.log"
+    # Redirections on a background command are made in the child, so the
+    # fifo open pairs with the reader below instead of blocking the test.
+    "$SLIRPBYPASS" "$@" 5>"$T/rfifo" </dev/null >"$HELPER_LOG" 2>&1 &
+    HELPER_PID=$!
+    _sb_track "$HELPER_PID"
     timeout 20 cat "$T/rfifo" >"$T/ready" || sb_fail "ready pipe: no EOF within 20 s"
     {
         [ -S "$T/api.sock" ] && echo api-socket

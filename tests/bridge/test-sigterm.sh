@@ -9,9 +9,9 @@
 sb_enter_private_host "$@"
 sb_strict
 
-case "$("$SLIRPBYPASS" --version 2>/dev/null | head -n 1)" in
-slirp4netns*) sb_skip "clean exit on SIGTERM is a slirpbypass extension" ;;
-esac
+if sb_is_slirp4netns; then
+    sb_skip "clean exit on SIGTERM is a slirpbypass extension"
+fi
 
 for sig in TERM INT; do
     sb_log "SIG$sig"

@@ -23,7 +23,12 @@
 # Exit codes follow meson/automake: 0 pass, 1 fail, 77 skip.
 #
 # The library does not change the caller's shell options (set -e etc.); all
-# functions work with and without `set -euo pipefail`.
+# functions work with and without `set -euo pipefail` (see sb_strict).
+#
+# Pitfalls: call the sb_start_* / sb_bg functions in the test's own shell,
+# never inside $(...) (a subshell's PIDs are not tracked, so nothing would
+# clean them up); and redirections written on a function call (`sb_bg cmd
+# 5>fifo`) are made by the test shell itself, not the background child.
 #
 # Public API (see tests/README.md and /tmp/brief.md):
 #   sb_enter_private_host "$@"   sb_fail MSG   sb_skip MSG   sb_log MSG
@@ -39,6 +44,8 @@
 #   sb_target_argv               (array SB_TARGET_ARGV: the nsenter prefix)
 #   sb_user_argv                 (array SB_USER_ARGV: the setpriv prefix)
 #   sb_need CMD...               (skip unless every command exists)
+#   sb_is_slirp4netns            (true when $SLIRPBYPASS is slirp4netns:
+#                                 for documented deviations only)
 #   sb_strict                    (set -eEuo pipefail; a failing command
 #                                 fails the test naming its line)
 #   sb_api JSON [SOCKET]         (one API request, prints the reply)
@@ -87,7 +94,17 @@ sb_skip()
 sb_strict()
 {
     set -eEuo pipefail
-    trap 'sb_fail "line $LINENO: command failed (status $?): $BASH_COMMAND"' ERR
+    trap 'sb_fail "${BASH_SOURCE[0]##*/}:$LINENO (called from line ${BASH_LINENO[0]}): command failed (status $?): $BASH_COMMAND"' ERR
+}
+
+# sb_is_slirp4netns - true when $SLIRPBYPASS is Debian's slirp4netns (the
+# tests are developed against it); use only around documented deviations.
+sb_is_slirp4netns()
+{
+    case "$("$SLIRPBYPASS" --version 2>/dev/null | head -n 1 || true)" in
+    slirp4netns*) return 0 ;;
+    esac
+    return 1
 }
 
 # sb_need CMD... - skip the test unless every named command is available.

@@ -198,3 +198,20 @@ pb_held()
     sb_wait_until 15 grep -q '^reply=' "$HELD_OUT" ||
         sb_fail "held client got no reply: $(tr '\n' ' ' <"$HELD_OUT")"
 }
+
+# _pb_v6_ready - the target has a non-tentative global IPv6 address on
+# tap0 and an IPv6 default route (SLAAC from libslirp's router adverts).
+_pb_v6_ready()
+{
+    sb_in_target ip -6 route show default | grep -q . &&
+        sb_in_target ip -6 addr show dev tap0 scope global -tentative | grep -q inet6
+}
+
+# pb_wait_ipv6 - wait (bounded) until the slirp path has IPv6 in the target
+# (only needed for connections that are NOT bypassed: the agent does not
+# depend on the container's routes).
+pb_wait_ipv6()
+{
+    sb_wait_until 30 _pb_v6_ready ||
+        sb_fail "no IPv6 via SLAAC in the target after 30 s: $(sb_in_target ip -6 addr 2>&1 | tr '\n' ' ')"
+}

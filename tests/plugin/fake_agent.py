@@ -7,7 +7,7 @@ Theory of operation: it listens on SOCKET, accepts ONE connection, receives
 the container process state and its fds (SCM_RIGHTS), writes what it got to
 OUTDIR (state.json, fds.txt: one readlink per fd, peer.txt: SO_PEERCRED
 pid), and then, by MODE:
-  continue  read to EOF, close the connection, answer every notification
+  continue  read one complete JSON document, close the connection, answer every notification
             with SECCOMP_USER_NOTIF_FLAG_CONTINUE, logging "NR PID" lines to
             OUTDIR/notifs.txt, until the filter's last user is gone;
   reset     close the connection without reading (the sender sees
@@ -57,9 +57,15 @@ def main():
     for level, typ, data in anc:
         if level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
             fds.frombytes(data[:len(data) - (len(data) % fds.itemsize)])
-    # the JSON may arrive in chunks: read to EOF (exec half-closes)
+    # the JSON may arrive in chunks; runc keeps the connection open, so
+    # stop at the first complete document instead of waiting for EOF
     conn.settimeout(10)
     while True:
+        try:
+            json.loads(msg)
+            break
+        except ValueError:
+            pass
         more = conn.recv(4096)
         if not more:
             break

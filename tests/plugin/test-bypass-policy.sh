@@ -18,8 +18,6 @@ printf 'nameserver 127.0.0.1\n' >"$T/resolv.conf"
 mount --bind "$T/resolv.conf" /etc/resolv.conf || sb_fail "cannot mount resolv.conf"
 pb_serve_udp DNSLO 127.0.0.1 53
 pb_serve DNSTCP 127.0.0.1 53
-# no IPv6 nameserver in resolv.conf: libslirp falls back to ::1
-pb_serve DNSTCP6 ::1 53
 
 pb_start_bypass --enable-ipv6 --bypass-ignore "$TUN4_IGNORED/32"
 O=$T/out
@@ -50,9 +48,14 @@ sb_assert_eq DNSLO "$(pb_reply_tag "$O")" "DNS forwarded by libslirp"
 pb_bypassed "$O" tcp-connect 10.0.2.3 53
 pb_assert_slirp "$O" "TCP to 10.0.2.3"
 sb_assert_eq DNSTCP "$(pb_reply_tag "$O")" "TCP DNS forwarded by libslirp"
-pb_bypassed "$O" tcp-connect fd00::3 53
-pb_assert_slirp "$O" "TCP to fd00::3"
-sb_assert_eq DNSTCP6 "$(pb_reply_tag "$O")" "IPv6 TCP DNS forwarded by libslirp"
+# fd00::3: not bypassed (the socket keeps its fd00:: address).  libslirp
+# 4.7 itself answers TCP to fd00::3 with "network unreachable" when the
+# host has no IPv6 nameserver, exactly as slirp4netns does, so only the
+# path is checked here, with connected UDP.
+pb_wait_ipv6
+pb_bypassed "$O" udp-connect fd00::3 53 --read-timeout 500
+pb_expect "$O" connect ok "UDP connect to fd00::3"
+case "$(pb_get "$O" local)" in \[fd00::*) ;; *) sb_fail "UDP to fd00::3 bypassed? local $(pb_get "$O" local)" ;; esac
 
 sb_log "--bypass-ignore $TUN4_IGNORED/32 goes the slirp path, $TUN4 does not"
 pb_serve IGN "$TUN4_IGNORED" 18102
@@ -89,6 +92,7 @@ pb_serve NOLO6 ::1 18104
 NOLO6_LOG=$SERVE_LOG
 pb_serve_udp NOLOU 127.0.0.1 18104
 NOLOU_LOG=$SERVE_LOG
+pb_wait_ipv6
 for a in 10.0.2.2 fd00::2; do
     pb_bypassed "$O" tcp-connect "$a" 18104 --sndtimeo 1500
     [ "$(pb_get "$O" connect)" != ok ] || sb_fail "bypassed connect to $a reached host loopback: $(tr '\n' ' ' <"$O")"

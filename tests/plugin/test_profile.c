@@ -176,8 +176,8 @@ test_build_options(void)
 static void
 test_build_bad_paths(void)
 {
-    static const char *const bad[] = { "relative/bypass.sock", "@abstract",
-                                       "", NULL };
+    static const char *const bad[] = { "relative/bypass.sock", "@abstract", "",
+                                       NULL };
     g_autofree char *longp = g_strnfill(200, 'x');
 
     longp[0] = '/';
@@ -277,10 +277,11 @@ test_merge_idempotent(void)
 static void
 test_merge_listener_conflict(void)
 {
-    merge_fails("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"" PATH_B
-                "\",\"syscalls\":[{\"names\":[\"connect\"],"
-                "\"action\":\"SCMP_ACT_NOTIFY\"}]}",
-                "already has listenerPath '" PATH_B "'");
+    merge_fails(
+        "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"" PATH_B
+        "\",\"syscalls\":[{\"names\":[\"connect\"],"
+        "\"action\":\"SCMP_ACT_NOTIFY\"}]}",
+        "already has listenerPath '" PATH_B "'");
     /* a NOTIFY rule without our listenerPath is another agent's */
     merge_fails("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":["
                 "{\"names\":[\"connect\"],\"action\":\"SCMP_ACT_NOTIFY\"}]}",

@@ -174,10 +174,10 @@ req(Fx *fx, const char *text)
     return client_finish(fx, fd);
 }
 
-#define ASSERT_REPLY(fx, request, expected)                                   \
-    do {                                                                      \
-        g_autofree char *r_ = req((fx), (request));                           \
-        g_assert_cmpstr(r_, ==, (expected));                                  \
+#define ASSERT_REPLY(fx, request, expected)                                    \
+    do {                                                                       \
+        g_autofree char *r_ = req((fx), (request));                            \
+        g_assert_cmpstr(r_, ==, (expected));                                   \
     } while (0)
 
 static char *
@@ -242,13 +242,16 @@ test_rootlesskit(Fx *fx, gconstpointer unused)
         "\"host_port\":%u,\"guest_addr\":\"10.0.2.100\",\"guest_port\":53}]}",
         p1, p2);
     ASSERT_REPLY(fx, "{\"execute\":\"list_hostfwd\"}\n", expect);
-    ASSERT_REPLY(fx, "{\"execute\":\"remove_hostfwd\",\"arguments\":{\"id\":1}}\n",
+    ASSERT_REPLY(fx,
+                 "{\"execute\":\"remove_hostfwd\",\"arguments\":{\"id\":1}}\n",
                  "{\"return\":{}}");
     g_assert_false(pd_test_tcp_listening("127.0.0.1", p1));
-    ASSERT_REPLY(fx, "{\"execute\":\"remove_hostfwd\",\"arguments\":{\"id\":1}}\n",
+    ASSERT_REPLY(fx,
+                 "{\"execute\":\"remove_hostfwd\",\"arguments\":{\"id\":1}}\n",
                  "{\"error\":{\"desc\":\"bad request: remove_hostfwd: bad "
                  "arguments.id\"}}");
-    ASSERT_REPLY(fx, "{\"execute\":\"remove_hostfwd\",\"arguments\":{\"id\":2}}",
+    ASSERT_REPLY(fx,
+                 "{\"execute\":\"remove_hostfwd\",\"arguments\":{\"id\":2}}",
                  "{\"return\":{}}");
     ASSERT_REPLY(fx, "{\"execute\":\"list_hostfwd\"}", "{\"entries\":[]}");
     /* ids are never reused */
@@ -343,7 +346,8 @@ test_errors(Fx *fx, gconstpointer unused)
         { "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":\"tcp\","
           "\"host_port\":8080,\"guest_port\":65536}}",
           E("add_hostfwd: bad arguments.guest_port") },
-        { "{\"execute\":\"remove_hostfwd\"}", E("remove_hostfwd: bad arguments.id") },
+        { "{\"execute\":\"remove_hostfwd\"}",
+          E("remove_hostfwd: bad arguments.id") },
         { "{\"execute\":\"remove_hostfwd\",\"arguments\":{\"id\":\"1\"}}",
           E("remove_hostfwd: bad arguments.id") },
         { "{\"execute\":\"remove_hostfwd\",\"arguments\":{\"id\":999}}",
@@ -387,6 +391,8 @@ test_ipv6(Fx *fx, gconstpointer unused)
     g_autofree char *a6g = add_request("tcp", "::", p + 0, "fd00::100", 81);
     g_autofree char *a4 = add_request("tcp", "0.0.0.0", p, "", 80);
     g_autofree char *mixed = add_request("udp", "::1", p, "10.0.2.100", 80);
+    g_autofree char *udp6 = add_request("udp", "::1", p, "", 53);
+    g_autofree char *udp6g = add_request("udp", "::1", p, "fd00::100", 53);
     g_autofree char *expect = NULL;
 
     ASSERT_REPLY(fx, a6, "{\"return\":{\"id\":1}}");
@@ -396,12 +402,17 @@ test_ipv6(Fx *fx, gconstpointer unused)
     /* V6ONLY: IPv4 on the same port is independent */
     ASSERT_REPLY(fx, a4, "{\"return\":{\"id\":2}}");
     ASSERT_REPLY(fx, mixed, E("add_hostfwd: bad arguments.guest_addr"));
+    /* UDP to the unspecified IPv6 guest: libslirp cannot resolve it */
+    ASSERT_REPLY(fx, udp6, E("add_hostfwd: bad arguments.guest_addr"));
+    ASSERT_REPLY(fx, udp6g, "{\"return\":{\"id\":3}}");
     expect = g_strdup_printf(
         "{\"entries\":[{\"id\":1,\"proto\":\"tcp\",\"host_addr\":\"::1\","
         "\"host_port\":%u,\"guest_addr\":\"::\",\"guest_port\":80},"
         "{\"id\":2,\"proto\":\"tcp\",\"host_addr\":\"0.0.0.0\","
-        "\"host_port\":%u,\"guest_addr\":\"10.0.2.100\",\"guest_port\":80}]}",
-        p, p);
+        "\"host_port\":%u,\"guest_addr\":\"10.0.2.100\",\"guest_port\":80},"
+        "{\"id\":3,\"proto\":\"udp\",\"host_addr\":\"::1\","
+        "\"host_port\":%u,\"guest_addr\":\"fd00::100\",\"guest_port\":53}]}",
+        p, p, p);
     ASSERT_REPLY(fx, "{\"execute\":\"list_hostfwd\"}", expect);
 }
 
@@ -454,7 +465,8 @@ test_extensions(Fx *fx, gconstpointer unused)
         p);
     ASSERT_REPLY(fx, "{\"execute\":\"list_hostfwd_ex\"}", expect);
     /* removing a bypass entry works and needs no libslirp listener */
-    ASSERT_REPLY(fx, "{\"execute\":\"remove_hostfwd\",\"arguments\":{\"id\":1}}",
+    ASSERT_REPLY(fx,
+                 "{\"execute\":\"remove_hostfwd\",\"arguments\":{\"id\":1}}",
                  "{\"return\":{}}");
 }
 
@@ -476,9 +488,9 @@ test_framing(Fx *fx, gconstpointer unused)
     g_clear_pointer(&r, g_free);
 
     /* two values: only the first counts */
-    ASSERT_REPLY(fx,
-                 "{\"execute\":\"list_hostfwd\"}\n{\"execute\":\"list_hostfwd\"}",
-                 "{\"entries\":[]}");
+    ASSERT_REPLY(
+        fx, "{\"execute\":\"list_hostfwd\"}\n{\"execute\":\"list_hostfwd\"}",
+        "{\"entries\":[]}");
     ASSERT_REPLY(fx, "{\"execute\":\"list_hostfwd\"} trailing garbage",
                  "{\"entries\":[]}");
     /* a byte order mark and leading space, as parson allows */
@@ -702,12 +714,12 @@ test_cycles_no_fd_leak(Fx *fx, gconstpointer unused)
 typedef struct {
     char *path;
     const char *request;
-    gsize first;        /* bytes to read before stalling */
+    gsize first; /* bytes to read before stalling */
     GMutex lock;
     GCond cond;
-    gboolean go_on;     /* set by the test when the stall may end */
-    gboolean stalled;   /* set by the thread after reading `first` */
-    gboolean finished;  /* set by the thread at EOF */
+    gboolean go_on;    /* set by the test when the stall may end */
+    gboolean stalled;  /* set by the thread after reading `first` */
+    gboolean finished; /* set by the thread at EOF */
     GString *got;
 } SlowReader;
 
@@ -912,8 +924,8 @@ main(int argc, char **argv)
 {
     pd_test_isolate();
     g_test_init(&argc, &argv, NULL);
-#define ADD(name, fn, v6)                                                     \
-    g_test_add("/port-driver/api/" name, Fx, GINT_TO_POINTER(v6), setup, fn, \
+#define ADD(name, fn, v6)                                                      \
+    g_test_add("/port-driver/api/" name, Fx, GINT_TO_POINTER(v6), setup, fn,   \
                teardown)
     ADD("podman", test_podman, 0);
     ADD("rootlesskit", test_rootlesskit, 0);

@@ -14,21 +14,21 @@
 
 typedef struct {
     const char *spec;
-    gboolean ipv6;     /* PdNetInfo.ipv6 and a known guest6 */
+    gboolean ipv6; /* PdNetInfo.ipv6 and a known guest6 */
     PdProto proto;
-    const char *host;  /* NULL: must fail */
+    const char *host; /* NULL: must fail */
     guint16 hport;
     const char *guest;
     guint16 gport;
-    const char *why;   /* for failures: substring of the message */
+    const char *why; /* for failures: substring of the message */
 } Case;
 
 static const Case cases[] = {
     { "8080:80", 0, PD_PROTO_TCP, "0.0.0.0", 8080, "10.0.2.100", 80, NULL },
     { "8080:80/tcp", 0, PD_PROTO_TCP, "0.0.0.0", 8080, "10.0.2.100", 80, NULL },
     { "5353:53/udp", 0, PD_PROTO_UDP, "0.0.0.0", 5353, "10.0.2.100", 53, NULL },
-    { "127.0.0.1:8080:80", 0, PD_PROTO_TCP, "127.0.0.1", 8080, "10.0.2.100",
-      80, NULL },
+    { "127.0.0.1:8080:80", 0, PD_PROTO_TCP, "127.0.0.1", 8080, "10.0.2.100", 80,
+      NULL },
     { "127.0.0.1:65535:1/udp", 0, PD_PROTO_UDP, "127.0.0.1", 65535,
       "10.0.2.100", 1, NULL },
     { ":8080:80", 0, PD_PROTO_TCP, "0.0.0.0", 8080, "10.0.2.100", 80, NULL },
@@ -73,8 +73,7 @@ test_cases(void)
         if (c->ipv6)
             inet_pton(AF_INET6, "fd00::100", &net.guest6);
         ok = pd_publish_parse(c->spec, &net, &f, &err);
-        g_test_message("spec \"%s\": %s", c->spec,
-                       ok ? "ok" : err->message);
+        g_test_message("spec \"%s\": %s", c->spec, ok ? "ok" : err->message);
         if (c->host == NULL) {
             g_autofree char *quoted = g_strdup_printf("\"%s\"", c->spec);
 

@@ -571,8 +571,8 @@ cmd_serve_tcp(int argc, char **argv)
             return 1;
         }
         fmt_addr((struct sockaddr *)&ss, a, sizeof a);
-        len = snprintf(msg, sizeof msg, "%s%s%s\n", o.tag, *o.tag ? " " : "",
-                       a);
+        len =
+            snprintf(msg, sizeof msg, "%s%s%s\n", o.tag, *o.tag ? " " : "", a);
         if (write(c, msg, (size_t)len) < 0)
             out("write=%s", ename(errno));
         out("accepted=%s", a);
@@ -597,8 +597,7 @@ cmd_serve_udp(int argc, char **argv)
         char msg[256];
         int len;
 
-        if (recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&ss, &sl) <
-            0) {
+        if (recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&ss, &sl) < 0) {
             if (errno == EINTR) {
                 n--;
                 continue;
@@ -607,8 +606,8 @@ cmd_serve_udp(int argc, char **argv)
             return 1;
         }
         fmt_addr((struct sockaddr *)&ss, a, sizeof a);
-        len = snprintf(msg, sizeof msg, "%s%s%s\n", o.tag, *o.tag ? " " : "",
-                       a);
+        len =
+            snprintf(msg, sizeof msg, "%s%s%s\n", o.tag, *o.tag ? " " : "", a);
         sendto(fd, msg, (size_t)len, 0, (struct sockaddr *)&ss, sl);
         out("received=%s", a);
     }
@@ -915,10 +914,9 @@ cmd_exec_check(int argc, char **argv)
     for (int i = 0; i < 4; i++) {
         char local[128];
         char reply[256];
-        int fd = socket(ss.ss_family,
-                        SOCK_STREAM | (kinds[i].sock_cloexec ? SOCK_CLOEXEC
-                                                             : 0),
-                        0);
+        int fd =
+            socket(ss.ss_family,
+                   SOCK_STREAM | (kinds[i].sock_cloexec ? SOCK_CLOEXEC : 0), 0);
 
         if (fd < 0) {
             out("%s.socket=%s", kinds[i].name, ename(errno));
@@ -931,13 +929,13 @@ cmd_exec_check(int argc, char **argv)
             return 1;
         }
         out("%s.connect=ok", kinds[i].name);
-        out("%s.local=%s", kinds[i].name, sock_name(fd, 0, local, sizeof local));
+        out("%s.local=%s", kinds[i].name,
+            sock_name(fd, 0, local, sizeof local));
         out("%s.FD_CLOEXEC=%d", kinds[i].name,
             (fcntl(fd, F_GETFD) & FD_CLOEXEC) ? 1 : 0);
         if (read_short(fd, reply, sizeof reply) > 0)
             out("%s.reply=%s", kinds[i].name, reply);
-        snprintf(args[i], sizeof args[i], "%s=%d:%s", kinds[i].name, fd,
-                 local);
+        snprintf(args[i], sizeof args[i], "%s=%d:%s", kinds[i].name, fd, local);
         nargv[n++] = args[i];
     }
     nargv[n] = NULL;
@@ -977,10 +975,14 @@ main(int argc, char **argv)
         const char *name;
         int (*fn)(int, char **);
     } cmds[] = {
-        { "tcp-connect", cmd_tcp_connect }, { "udp-connect", cmd_udp_connect },
-        { "serve-tcp", cmd_serve_tcp },     { "serve-udp", cmd_serve_udp },
-        { "storm", cmd_storm },             { "race", cmd_race },
-        { "exec-check", cmd_exec_check },   { "exec-report", cmd_exec_report },
+        { "tcp-connect", cmd_tcp_connect },
+        { "udp-connect", cmd_udp_connect },
+        { "serve-tcp", cmd_serve_tcp },
+        { "serve-udp", cmd_serve_udp },
+        { "storm", cmd_storm },
+        { "race", cmd_race },
+        { "exec-check", cmd_exec_check },
+        { "exec-report", cmd_exec_report },
     };
 
     if (argc < 2)

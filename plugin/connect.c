@@ -1,0 +1,711 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * connect.c: the connect(2) handler.
+ *
+ * Theory of operation.  For a trapped connect(fd, addr, len):
+ *   1. Copy the sockaddr once from the target (process_vm_readv); every
+ *      later decision and the connect itself use this copy, so rewriting
+ *      the sockaddr from another thread changes nothing (no TOCTOU).
+ *   2. Judge the destination (policy.c).  AF_UNIX and the rest: CONTINUE
+ *      at once.
+ *   3. Duplicate the target's socket (pidfd_getfd) and find out which
+ *      network namespace it lives in (SO_NETNS_COOKIE).  A socket in the
+ *      agent's own namespace is one the agent injected earlier (a
+ *      reconnect of a bypassed UDP socket, a retry after a failed
+ *      non-blocking connect): CONTINUE would connect it from the host
+ *      namespace unchecked, so such sockets are never answered CONTINUE
+ *      unless the kernel is certain to refuse (a TCP socket that is
+ *      connecting or connected: EALREADY/EISCONN); a denied destination
+ *      gets ENETUNREACH instead.
+ *   4. Only sockets of the served namespace are bypassed (nested
+ *      namespaces inside the container keep their own network).  The
+ *      served namespace's cookie comes from the configuration, or from
+ *      SIOCGSKNS on the first socket when the agent may use it, or else
+ *      is learned from the first socket whose task is in the served
+ *      namespace (fstatat /proc/TID/ns/net); after that one getsockopt
+ *      decides.
+ *   5. Only fresh, unbound TCP (and, when allowed, UDP) sockets are
+ *      bypassed: a socket bound to a specific address or to a port was
+ *      bound in the container for a reason (a source address that does
+ *      not exist on the host, a port the container owns); binding a host
+ *      port for it is the port hand-off's job, so it is left to slirp.
+ *      A socket bound to a device (SO_BINDTOIFINDEX) is left alone too.
+ *   6. Read close-on-exec and O_NONBLOCK from /proc/TID/fdinfo/FD, check
+ *      the notification is still alive (ID_VALID, after all reads of the
+ *      target), create the host socket (non-blocking), copy the state
+ *      (sockstate.c), bind --outbound-addr(6) like libslirp does for
+ *      every outbound socket (tcp_fconnect() binds before sotranslate_out,
+ *      so also for the gateway -> 127.0.0.1 mapping), connect it with the
+ *      agent's copy of the destination.
+ *   7. Non-blocking original: inject (ADDFD with SETFD over the target's
+ *      fd, close-on-exec as the original had it) and reply 0 or
+ *      -EINPROGRESS at once.  Immediate errors (ECONNREFUSED on loopback)
+ *      are replied as they are, nothing injected.  Blocking original:
+ *      wait on the main loop for POLLOUT (PbPending), honouring the
+ *      original's SO_SNDTIMEO (on timeout inject and reply -EINPROGRESS,
+ *      as the kernel's blocking connect does); on success clear
+ *      O_NONBLOCK, inject, reply 0; on failure reply the error (the
+ *      original stays unconnected).  While waiting, ID_VALID is polled
+ *      every 200 ms: a signal or an exit releases everything.
+ *   Every other error answers CONTINUE (fail open).
+ *
+ * Residual risks (documented, not fixed here): once a host socket is in
+ * the container, calls that are not trapped act on it directly.  A
+ * connected UDP socket may sendto() any address from the host namespace,
+ * so UDP is only bypassed when host loopback is allowed (then the host
+ * socket reaches nothing the slirp path could not, apart from LAN
+ * broadcast/multicast after SO_BROADCAST and the --bypass-ignore CIDRs);
+ * a TCP socket whose bypassed connect failed could still be connected by
+ * sendto(MSG_FASTOPEN).  seccomp_unotify(2) warns that notification
+ * filters are not a security boundary.
+ */
+#include "agent_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+#ifndef SO_BINDTOIFINDEX
+#define SO_BINDTOIFINDEX 62
+#endif
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+
+/* How often a waiting blocking connect re-checks its notification. */
+#define PB_IDVALID_INTERVAL_US (200 * G_TIME_SPAN_MILLISECOND)
+
+typedef union {
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+    struct sockaddr_storage ss;
+} PbSockaddr;
+
+/* What the handler learned about one call. */
+typedef struct {
+    PbCore *core;
+    PbNotify *n;
+    int nfd;
+    guint64 id;
+    pid_t tid;
+    int target_fd;
+    int dup;       /* agent's copy of the original, -1 */
+    gboolean is_host;
+    unsigned int fdflags;
+} PbCall;
+
+/* A blocking connect waiting for completion. */
+typedef struct {
+    GSource source;
+    PbNotify *n;
+    guint64 id;
+    pid_t tid;
+    int host;
+    int target_fd;
+    gboolean cloexec;
+    gpointer tag;
+    gint64 deadline;   /* monotonic us, 0: none */
+    gint64 next_check; /* next ID_VALID */
+} PbPending;
+
+/*
+ * reply_continue: let the kernel run the call in the container.
+ */
+static void
+reply_continue(PbCall *c, const char *why)
+{
+    int r = pb_notif_continue(c->nfd, c->id);
+
+    c->core->n_continued++;
+    if (why)
+        pb_debug("connect pid %d fd %d: continue: %s", (int)c->tid,
+                 c->target_fd, why);
+    if (r < 0 && r != -ENOENT)
+        pb_debug("connect pid %d: continue: %s", (int)c->tid,
+                 g_strerror(-r));
+}
+
+/*
+ * reply_result: answer the call with @err (0 or -errno).
+ */
+static void
+reply_result(PbCore *core, int nfd, guint64 id, pid_t tid, int err)
+{
+    int r = pb_notif_respond(nfd, id, 0, err);
+
+    if (r < 0 && r != -ENOENT)
+        pb_debug("connect pid %d: reply: %s", (int)tid, g_strerror(-r));
+}
+
+/*
+ * refuse_or_continue: the call cannot be bypassed.  Sockets of the
+ * container go the slirp path; an injected host socket must not run the
+ * call unchecked in the host namespace, so it is refused.
+ */
+static void
+refuse_or_continue(PbCall *c, const char *why)
+{
+    if (!c->is_host) {
+        reply_continue(c, why);
+        return;
+    }
+    c->core->n_errors++;
+    pb_debug("connect pid %d fd %d: host socket refused: %s", (int)c->tid,
+             c->target_fd, why);
+    reply_result(c->core, c->nfd, c->id, c->tid, -ENETUNREACH);
+}
+
+/*
+ * get_int: getsockopt of an int; -1 on failure.
+ */
+static int
+get_int(int fd, int level, int name)
+{
+    int v = 0;
+    socklen_t len = sizeof v;
+
+    if (getsockopt(fd, level, name, &v, &len) < 0)
+        return -1;
+    return v;
+}
+
+/*
+ * tcp_is_closed: is the TCP socket @fd in TCP_CLOSE (never connected, or
+ * its connection failed), i.e. may connect() start a new connection?
+ */
+static gboolean
+tcp_is_closed(int fd)
+{
+    guint8 info[8] = { 0 }; /* tcpi_state is the first byte */
+    socklen_t len = sizeof info;
+
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, info, &len) < 0 || len < 1)
+        return FALSE;
+    return info[0] == TCP_CLOSE;
+}
+
+/*
+ * served_socket: is the socket @c->dup (cookie @cookie) in the served
+ * network namespace?
+ */
+static gboolean
+served_socket(PbCall *c, guint64 cookie)
+{
+    PbCore *core = c->core;
+    struct stat st;
+    int nsfd, r;
+
+    if (core->served_cookie != 0 && cookie == core->served_cookie)
+        return TRUE;
+    if (core->served_cookie_exact)
+        return FALSE;
+    /* SIOCGSKNS needs CAP_NET_ADMIN over the socket's namespace: true
+     * without --enable-sandbox for podman's helper, false otherwise. */
+    nsfd = ioctl(c->dup, SIOCGSKNS);
+    if (nsfd >= 0) {
+        r = fstat(nsfd, &st);
+        close(nsfd);
+        if (r == 0 && st.st_dev == core->netns_dev &&
+            st.st_ino == core->netns_ino) {
+            core->served_cookie = cookie;
+            core->served_cookie_exact = TRUE;
+            pb_debug("served netns cookie %" G_GUINT64_FORMAT " (exact)",
+                     cookie);
+            return TRUE;
+        }
+        return FALSE;
+    }
+    if (core->served_cookie != 0)
+        return FALSE; /* learned already: this is another namespace */
+    r = pb_proc_in_netns(core->proc_fd, c->tid, core->netns_dev,
+                         core->netns_ino);
+    if (r != 1)
+        return FALSE;
+    core->served_cookie = cookie;
+    pb_debug("served netns cookie %" G_GUINT64_FORMAT " (learned)", cookie);
+    return TRUE;
+}
+
+/*
+ * unbound: is @local (from getsockname) the wildcard address, port 0?
+ */
+static gboolean
+unbound(const PbSockaddr *local)
+{
+    if (local->sa.sa_family == AF_INET)
+        return local->in.sin_addr.s_addr == htonl(INADDR_ANY) &&
+               local->in.sin_port == 0;
+    if (local->sa.sa_family == AF_INET6)
+        return IN6_IS_ADDR_UNSPECIFIED(&local->in6.sin6_addr) &&
+               local->in6.sin6_port == 0;
+    return FALSE;
+}
+
+/*
+ * bind_outbound: bind @host to --outbound-addr(6) like libslirp's
+ * slirp_bind_outbound() (port 0; IP_BIND_ADDRESS_NO_PORT so the port is
+ * picked at connect time with the full 4-tuple).  @dst decides the family
+ * of the traffic: a v4-mapped destination on an AF_INET6 socket is IPv4
+ * traffic and uses the IPv4 outbound address, as ::ffff:a.b.c.d.
+ * Returns: 0 or -errno.
+ */
+static int
+bind_outbound(PbCore *core, int host, int domain, const PbSockaddr *dst)
+{
+    PbSockaddr b;
+    socklen_t len;
+    int one = 1;
+
+    memset(&b, 0, sizeof b);
+    if (domain == AF_INET) {
+        if (!core->has_outbound4)
+            return 0;
+        b.in = core->outbound4;
+        b.in.sin_port = 0;
+        len = sizeof b.in;
+    } else if (IN6_IS_ADDR_V4MAPPED(&dst->in6.sin6_addr)) {
+        if (!core->has_outbound4)
+            return 0;
+        b.in6.sin6_family = AF_INET6;
+        b.in6.sin6_addr.s6_addr[10] = 0xff;
+        b.in6.sin6_addr.s6_addr[11] = 0xff;
+        memcpy(&b.in6.sin6_addr.s6_addr[12], &core->outbound4.sin_addr, 4);
+        len = sizeof b.in6;
+    } else {
+        if (!core->has_outbound6)
+            return 0;
+        b.in6 = core->outbound6;
+        b.in6.sin6_port = 0;
+        len = sizeof b.in6;
+    }
+    setsockopt(host, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    if (bind(host, &b.sa, len) < 0)
+        return -errno;
+    return 0;
+}
+
+/*
+ * inject: install @host over the target's fd and reply @result.
+ * Returns: TRUE if injected (the reply may still have found the target
+ * gone: then it behaves like a kernel connect interrupted after the SYN).
+ */
+static gboolean
+inject(PbCore *core, int nfd, guint64 id, pid_t tid, int host,
+       int target_fd, gboolean cloexec, gboolean blocking, int result)
+{
+    int r;
+
+    /* the original was blocking: so is its replacement (after connecting
+     * without blocking the loop) */
+    if (blocking && fcntl(host, F_SETFL, 0) < 0)
+        return FALSE;
+    r = pb_notif_addfd(nfd, id, host, target_fd, cloexec);
+    if (r < 0) {
+        if (r != -ENOENT)
+            pb_debug("connect pid %d: addfd: %s", (int)tid, g_strerror(-r));
+        return FALSE;
+    }
+    core->n_bypassed++;
+    reply_result(core, nfd, id, tid, result);
+    return TRUE;
+}
+
+/* ---- blocking connects ---- */
+
+/*
+ * pending_finish: stop waiting; the host fd is closed by finalize.
+ */
+static void
+pending_finish(PbPending *p)
+{
+    g_source_destroy(&p->source);
+    pb_notify_remove_pending(p->n, &p->source);
+}
+
+/*
+ * remember_interrupted: a blocking connect of @tid on @fd with SO_SNDTIMEO
+ * set was interrupted by a signal.  The kernel's own connect would have
+ * returned EINTR (sock_intr_errno() restarts only without a timeout); the
+ * notification returns ERESTARTSYS instead, so with SA_RESTART the call
+ * comes back as a new notification, which restarted_after_timeout()
+ * answers EINTR.
+ */
+static void
+remember_interrupted(PbCore *core, pid_t tid, int fd)
+{
+    guint i = core->n_interrupted % G_N_ELEMENTS(core->interrupted);
+
+    core->interrupted[i].tid = tid;
+    core->interrupted[i].fd = fd;
+    core->interrupted[i].when = g_get_monotonic_time();
+    core->n_interrupted++;
+}
+
+/*
+ * restarted_after_timeout: is this call (@tid, @fd) the SA_RESTART
+ * restart of an interrupted blocking connect that had SO_SNDTIMEO set?
+ * A still registered pending connect of the same task is dead by
+ * definition (a task makes one call at a time): it is released here.
+ * Limitation: without SA_RESTART the task already got EINTR, and if it
+ * calls connect() again on the same fd within a second, that call gets
+ * one more EINTR (the kernel would answer EALREADY or keep waiting).
+ */
+static gboolean
+restarted_after_timeout(PbCore *core, PbNotify *n, pid_t tid, int fd)
+{
+    GQueue *q = pb_notify_get_pending(n);
+    gint64 now;
+
+    for (GList *l = q->head; l != NULL; l = l->next) {
+        PbPending *p = l->data;
+
+        if (p->tid == tid && p->target_fd == fd) {
+            gboolean had_timeout = p->deadline != 0;
+
+            pending_finish(p);
+            return had_timeout;
+        }
+    }
+    if (core->n_interrupted == 0)
+        return FALSE;
+    now = g_get_monotonic_time();
+    for (guint i = 0; i < G_N_ELEMENTS(core->interrupted); i++) {
+        if (core->interrupted[i].tid == tid &&
+            core->interrupted[i].fd == fd &&
+            now - core->interrupted[i].when < G_USEC_PER_SEC) {
+            core->interrupted[i].tid = 0;
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+/*
+ * pending_dispatch: the host socket became writable, the deadline passed,
+ * or it is time to check the notification.
+ */
+static gboolean
+pending_dispatch(GSource *source, GSourceFunc cb, gpointer data)
+{
+    PbPending *p = (PbPending *)source;
+    PbCore *core = pb_notify_get_core(p->n);
+    int nfd = pb_notify_get_fd(p->n);
+    GIOCondition cond = g_source_query_unix_fd(source, p->tag);
+    gint64 now = g_source_get_time(source);
+    gint64 next;
+
+    if (cond & (G_IO_OUT | G_IO_ERR | G_IO_HUP)) {
+        int err = get_int(p->host, SOL_SOCKET, SO_ERROR);
+
+        if (err == 0) {
+            inject(core, nfd, p->id, 0, p->host, p->target_fd, p->cloexec,
+                   TRUE, 0);
+        } else {
+            if (err < 0)
+                err = EIO;
+            reply_result(core, nfd, p->id, 0, -err);
+        }
+        pending_finish(p);
+        return G_SOURCE_REMOVE;
+    }
+    if (p->deadline != 0 && now >= p->deadline) {
+        /* SO_SNDTIMEO expired: the kernel returns EINPROGRESS and the
+         * socket keeps connecting */
+        inject(core, nfd, p->id, 0, p->host, p->target_fd, p->cloexec, TRUE,
+               -EINPROGRESS);
+        pending_finish(p);
+        return G_SOURCE_REMOVE;
+    }
+    if (now >= p->next_check) {
+        if (pb_notif_id_valid(nfd, p->id) < 0) {
+            /* interrupted by a signal, or the process exited */
+            if (p->deadline != 0)
+                remember_interrupted(core, p->tid, p->target_fd);
+            pending_finish(p);
+            return G_SOURCE_REMOVE;
+        }
+        p->next_check = now + PB_IDVALID_INTERVAL_US;
+    }
+    next = p->next_check;
+    if (p->deadline != 0 && p->deadline < next)
+        next = p->deadline;
+    g_source_set_ready_time(source, next);
+    return G_SOURCE_CONTINUE;
+}
+
+/*
+ * pending_finalize: close the host socket unless it was injected (then the
+ * target has its own reference and ours goes too).
+ */
+static void
+pending_finalize(GSource *source)
+{
+    PbPending *p = (PbPending *)source;
+
+    if (p->host >= 0)
+        close(p->host);
+}
+
+static GSourceFuncs pending_funcs = {
+    .dispatch = pending_dispatch,
+    .finalize = pending_finalize,
+};
+
+/*
+ * pending_start: wait for @host's connect on the main loop.
+ * Returns: FALSE if too many are waiting already.
+ */
+static gboolean
+pending_start(PbCall *c, int host, const struct timeval *sndtimeo)
+{
+    PbPending *p;
+    gint64 now = g_get_monotonic_time();
+
+    if (c->core->npending >= PB_MAX_PENDING)
+        return FALSE;
+    p = (PbPending *)g_source_new(&pending_funcs, sizeof(PbPending));
+    p->n = c->n;
+    p->id = c->id;
+    p->tid = c->tid;
+    p->host = host;
+    p->target_fd = c->target_fd;
+    p->cloexec = (c->fdflags & O_CLOEXEC) != 0;
+    if (sndtimeo->tv_sec != 0 || sndtimeo->tv_usec != 0)
+        p->deadline = now + sndtimeo->tv_sec * G_USEC_PER_SEC +
+                      sndtimeo->tv_usec;
+    p->next_check = now + PB_IDVALID_INTERVAL_US;
+    p->tag = g_source_add_unix_fd(&p->source, host, G_IO_OUT | G_IO_ERR |
+                                                        G_IO_HUP);
+    g_source_set_ready_time(&p->source,
+                            p->deadline && p->deadline < p->next_check
+                                ? p->deadline
+                                : p->next_check);
+    g_source_set_name(&p->source, "pb-connect");
+    g_source_attach(&p->source, c->core->ctx);
+    pb_notify_add_pending(c->n, &p->source);
+    g_source_unref(&p->source); /* the notify holds it */
+    return TRUE;
+}
+
+/* ---- the handler ---- */
+
+/*
+ * bypass: steps 6-7 for a call that passed every check.
+ */
+static void
+bypass(PbCall *c, int domain, int type, int proto, const PbSockaddr *dst,
+       socklen_t dstlen)
+{
+    PbCore *core = c->core;
+    struct timeval sndtimeo;
+    gboolean blocking = !(c->fdflags & O_NONBLOCK);
+    gboolean cloexec = (c->fdflags & O_CLOEXEC) != 0;
+    int host, r, err;
+
+    if (pb_notif_id_valid(c->nfd, c->id) < 0)
+        return; /* gone while we looked: nothing to answer */
+    host = socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+    if (host < 0) {
+        refuse_or_continue(c, "socket() failed in the agent");
+        return;
+    }
+    pb_sockstate_copy(core->defaults, c->dup, host, domain, type, &sndtimeo);
+    close(c->dup);
+    c->dup = -1;
+    r = bind_outbound(core, host, domain, dst);
+    if (r < 0) {
+        close(host);
+        refuse_or_continue(c, "cannot bind the outbound address");
+        return;
+    }
+    r = connect(host, &dst->sa, dstlen);
+    err = r < 0 ? errno : 0;
+    if (r < 0 && err != EINPROGRESS) {
+        /* refused at once (loopback), unreachable, ...: the kernel's
+         * answer, nothing injected, the original stays unconnected */
+        close(host);
+        pb_debug("connect pid %d fd %d: %s", (int)c->tid, c->target_fd,
+                 g_strerror(err));
+        reply_result(core, c->nfd, c->id, c->tid, -err);
+        return;
+    }
+    if (r == 0 || !blocking) {
+        if (!inject(core, c->nfd, c->id, c->tid, host, c->target_fd, cloexec,
+                    blocking, r == 0 ? 0 : -EINPROGRESS))
+            refuse_or_continue(c, "inject failed");
+        close(host);
+        return;
+    }
+    if (!pending_start(c, host, &sndtimeo)) {
+        close(host);
+        refuse_or_continue(c, "too many blocking connects in progress");
+    }
+}
+
+/*
+ * handle_socket: steps 3-5, with the agent's copy of the destination.
+ */
+static void
+handle_socket(PbCall *c, PbPolicyVerdict verdict, const PbSockaddr *dst,
+              socklen_t dstlen, int family)
+{
+    PbCore *core = c->core;
+    PbSockaddr local;
+    socklen_t len = sizeof local;
+    guint64 cookie = 0, ino = 0;
+    socklen_t clen = sizeof cookie;
+    gboolean is_thread = FALSE;
+    int type, proto;
+    struct stat st;
+
+    c->dup = pb_procs_getfd(core->procs, c->tid, c->target_fd, &is_thread);
+    if (c->dup < 0) {
+        /* EBADF and friends: the kernel will say it better */
+        if (pb_debug_enabled)
+            reply_continue(c, g_strerror(-c->dup));
+        else
+            reply_continue(c, NULL);
+        return;
+    }
+    if (is_thread || verdict == PB_POLICY_BYPASS) {
+        if (pb_procs_fdinfo(core->procs, c->tid, c->target_fd, &c->fdflags,
+                            &ino) < 0) {
+            reply_continue(c, "fdinfo unreadable");
+            return;
+        }
+        /* a recycled thread id may have led to another thread group */
+        if (is_thread && ino != 0 &&
+            (fstat(c->dup, &st) < 0 || (guint64)st.st_ino != ino)) {
+            pb_procs_forget(core->procs, c->tid);
+            reply_continue(c, "stale thread mapping");
+            return;
+        }
+    }
+    if (getsockopt(c->dup, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &clen) < 0) {
+        reply_continue(c, "not a socket");
+        return;
+    }
+    c->is_host = cookie == core->host_cookie;
+    if (verdict != PB_POLICY_BYPASS) {
+        if (c->is_host &&
+            get_int(c->dup, SOL_SOCKET, SO_TYPE) == SOCK_STREAM &&
+            !tcp_is_closed(c->dup)) {
+            reply_continue(c, "connecting/connected host socket");
+            return;
+        }
+        refuse_or_continue(c, pb_policy_verdict_str(verdict));
+        return;
+    }
+    if (!c->is_host && !served_socket(c, cookie)) {
+        reply_continue(c, "socket of another network namespace");
+        return;
+    }
+    if (getsockname(c->dup, &local.sa, &len) < 0 ||
+        local.sa.sa_family != family) {
+        refuse_or_continue(c, "socket family differs from the sockaddr");
+        return;
+    }
+    if (!c->is_host && !unbound(&local)) {
+        reply_continue(c, "bound or connected socket");
+        return;
+    }
+    type = get_int(c->dup, SOL_SOCKET, SO_TYPE);
+    proto = get_int(c->dup, SOL_SOCKET, SO_PROTOCOL);
+    if (type < 0 || proto < 0) {
+        refuse_or_continue(c, "socket type unknown");
+        return;
+    }
+    type &= 0xf;
+    if (type == SOCK_STREAM && proto == IPPROTO_TCP) {
+        if (c->is_host && !tcp_is_closed(c->dup)) {
+            reply_continue(c, "connecting/connected host socket");
+            return;
+        }
+    } else if (type == SOCK_DGRAM && proto == IPPROTO_UDP) {
+        if (!core->udp) {
+            refuse_or_continue(c, "udp bypass needs host loopback allowed");
+            return;
+        }
+    } else {
+        refuse_or_continue(c, "not TCP or UDP");
+        return;
+    }
+    if (!c->is_host && get_int(c->dup, SOL_SOCKET, SO_BINDTOIFINDEX) > 0) {
+        reply_continue(c, "bound to a device");
+        return;
+    }
+    bypass(c, family, type, proto, dst, dstlen);
+}
+
+/**
+ * pb_connect_handle:
+ * @core: the agent core
+ * @n: the notify the call came from
+ * @req: the notification (connect(fd, addr, len) in @req->data.args)
+ *
+ * Answers the call, now or (blocking connects) from the main loop later.
+ */
+void
+pb_connect_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
+{
+    PbCall c = {
+        .core = core,
+        .n = n,
+        .nfd = pb_notify_get_fd(n),
+        .id = req->id,
+        .tid = (pid_t)req->pid,
+        .target_fd = (int)req->data.args[0],
+        .dup = -1,
+    };
+    PbSockaddr sa, dst;
+    socklen_t dstlen = 0;
+    guint64 addrlen = req->data.args[2];
+    gssize got;
+    PbPolicyVerdict verdict;
+
+    if (core->disabled) {
+        reply_continue(&c, NULL);
+        return;
+    }
+    if ((core->npending > 0 || core->n_interrupted > 0) &&
+        restarted_after_timeout(core, n, c.tid, c.target_fd)) {
+        pb_debug("connect pid %d fd %d: restart after an interrupted "
+                 "connect with SO_SNDTIMEO: EINTR", (int)c.tid, c.target_fd);
+        reply_result(core, c.nfd, c.id, c.tid, -EINTR);
+        return;
+    }
+    /* larger than sockaddr_storage: the kernel's EINVAL */
+    if (addrlen < sizeof(sa_family_t) || addrlen > sizeof(sa.ss)) {
+        reply_continue(&c, "bad address length");
+        return;
+    }
+    addrlen = MIN(addrlen, sizeof sa.in6);
+    memset(&sa, 0, sizeof sa);
+    got = pb_proc_read_mem(c.tid, req->data.args[1], &sa, addrlen);
+    if (got != (gssize)addrlen) {
+        reply_continue(&c, "sockaddr unreadable");
+        return;
+    }
+    if (sa.sa.sa_family != AF_INET && sa.sa.sa_family != AF_INET6) {
+        /* AF_UNIX and the rest; AF_UNSPEC dissolves an association and
+         * cannot reach anything */
+        reply_continue(&c, NULL);
+        return;
+    }
+    verdict = pb_policy_check(core->policy, &sa.sa, (socklen_t)addrlen,
+                              &dst.ss, &dstlen);
+    handle_socket(&c, verdict, &dst, dstlen, sa.sa.sa_family);
+    if (c.dup >= 0)
+        close(c.dup);
+}

@@ -1,0 +1,597 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * listener.c: the OCI seccomp agent socket (runtime-spec "listenerPath").
+ *
+ * Theory of operation.  A runtime (runc >= 1.1, crun >= 1.6) or
+ * `slirpbypass exec` connects to the AF_UNIX stream socket and sends one
+ * ContainerProcessState as JSON, with the seccomp notify fd in SCM_RIGHTS
+ * and named by "fds".  runc sends compact JSON in one sendmsg and never
+ * closes its end while its init blocks; crun sends pretty-printed JSON;
+ * the JSON may arrive in several reads, with the fds only in the first.
+ * So the fd is served as soon as one complete JSON value has arrived
+ * (pb_json_value_end() tracks nesting and strings), never waiting for EOF;
+ * the agent then closes its end (`slirpbypass exec` waits for that EOF).
+ *
+ * Every connection is non-blocking on the main loop and bounded: 64 KiB
+ * of JSON, 16 fds, an idle timeout, at most PB_MAX_CONNS at once.  A bad
+ * message (malformed JSON, no or two "seccompFd", fewer fds than named,
+ * fds after the first data, an fd that is not a seccomp notify fd) closes
+ * the connection and every fd that came with it, with one log line.
+ * Extra fds beyond the named ones are closed.  Each exec brings a new
+ * connection and a new notify fd.
+ *
+ * The socket file is created with mode 0600 (umask), replaces a stale
+ * socket file (nobody accepting) but never a live one or a non-socket,
+ * and is unlinked at exit through a dirfd of its parent kept from bind
+ * time, since after --enable-sandbox's pivot_root the path is gone.
+ */
+#include "agent_internal.h"
+
+#include <glib-unix.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <json-glib/json-glib.h>
+
+#define PB_MAX_CONNS 64
+#define PB_MAX_FDS 16
+#define PB_CONN_TIMEOUT_S 10
+#define PB_JSON_MAX_DEPTH 64
+
+struct PbListener {
+    GMainContext *ctx;
+    int fd;
+    GSource *accept_src;
+    int dirfd;
+    char *base;
+    char *path;
+    dev_t dev;
+    ino_t ino;
+    PbListenerFunc func;
+    gpointer data;
+    GQueue conns; /* PbConn * */
+};
+
+typedef struct {
+    PbListener *l;
+    int fd;
+    GSource *io;
+    GSource *timeout;
+    GByteArray *buf;
+    GArray *fds; /* int */
+} PbConn;
+
+/* ---- message parsing (pure, unit-tested) ---- */
+
+/**
+ * pb_json_value_end:
+ * @buf: bytes received so far
+ * @len: their number
+ *
+ * Finds the end of the JSON object at the start of @buf by matching
+ * brackets outside strings (the parser proper checks everything else).
+ *
+ * Returns: the length up to and including the object's closing brace, 0
+ * if more bytes are needed, -1 if this cannot be the expected object (it
+ * does not start with '{', a bracket does not match, or it nests deeper
+ * than 64).
+ */
+gssize
+pb_json_value_end(const char *buf, gsize len)
+{
+    gsize i = 0;
+    guint depth = 0;
+    guint64 brackets = 0; /* bit d: the opener at depth d+1 was '[' */
+    gboolean in_string = FALSE, escape = FALSE;
+
+    while (i < len && g_ascii_isspace(buf[i]))
+        i++;
+    if (i == len)
+        return 0;
+    if (buf[i] != '{')
+        return -1;
+    for (; i < len; i++) {
+        char ch = buf[i];
+
+        if (in_string) {
+            if (escape)
+                escape = FALSE;
+            else if (ch == '\\')
+                escape = TRUE;
+            else if (ch == '"')
+                in_string = FALSE;
+            continue;
+        }
+        switch (ch) {
+        case '"':
+            in_string = TRUE;
+            break;
+        case '{':
+        case '[':
+            if (depth == PB_JSON_MAX_DEPTH)
+                return -1;
+            if (ch == '[')
+                brackets |= G_GUINT64_CONSTANT(1) << depth;
+            else
+                brackets &= ~(G_GUINT64_CONSTANT(1) << depth);
+            depth++;
+            break;
+        case '}':
+        case ']':
+            if (depth == 0)
+                return -1;
+            depth--;
+            if (((brackets >> depth) & 1) != (ch == ']'))
+                return -1; /* mismatched */
+            if (depth == 0)
+                return (gssize)(i + 1);
+            break;
+        default:
+            break;
+        }
+    }
+    return 0;
+}
+
+/**
+ * pb_process_state_clear:
+ * @st: a state filled by pb_process_state_parse()
+ */
+void
+pb_process_state_clear(PbProcessState *st)
+{
+    g_clear_pointer(&st->id, g_free);
+}
+
+/**
+ * pb_process_state_parse:
+ * @json: one JSON object (not NUL-terminated)
+ * @len: its length
+ * @nfds_rcvd: how many fds arrived with it
+ * @st: (out): what the agent needs; clear with pb_process_state_clear()
+ * @error: PB_ERROR_INVALID with a one-line reason
+ *
+ * Requires "ociVersion" (string), "fds" (array of strings naming
+ * "seccompFd" exactly once) and at least as many fds received as named.
+ * "pid" (0 unless a positive integer) and "state"."id" are kept for logs
+ * only: crun 1.8's `exec` sends no usable "pid".
+ *
+ * Returns: TRUE if valid.
+ */
+gboolean
+pb_process_state_parse(const char *json, gsize len, guint nfds_rcvd,
+                       PbProcessState *st, GError **error)
+{
+    g_autoptr(JsonParser) parser = json_parser_new_immutable();
+    g_autoptr(GError) local = NULL;
+    JsonNode *root, *node;
+    JsonObject *obj;
+    JsonArray *fds;
+    guint found = 0;
+
+    memset(st, 0, sizeof *st);
+    if (!json_parser_load_from_data(parser, json, (gssize)len, &local)) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "container process state: malformed JSON: %s",
+                    local->message);
+        return FALSE;
+    }
+    root = json_parser_get_root(parser);
+    if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "container process state: not a JSON object");
+        return FALSE;
+    }
+    obj = json_node_get_object(root);
+    node = json_object_get_member(obj, "ociVersion");
+    if (node == NULL || json_node_get_value_type(node) != G_TYPE_STRING) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "container process state: no \"ociVersion\" string");
+        return FALSE;
+    }
+    /* "pid" is only logged: crun 1.8 `exec` sends no usable one */
+    node = json_object_get_member(obj, "pid");
+    if (node && json_node_get_value_type(node) == G_TYPE_INT64 &&
+        json_node_get_int(node) > 0 && json_node_get_int(node) <= G_MAXINT)
+        st->pid = json_node_get_int(node);
+    node = json_object_get_member(obj, "fds");
+    if (node == NULL || !JSON_NODE_HOLDS_ARRAY(node)) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "container process state: no \"fds\" array");
+        return FALSE;
+    }
+    fds = json_node_get_array(node);
+    st->nfds = json_array_get_length(fds);
+    for (guint i = 0; i < st->nfds; i++) {
+        JsonNode *e = json_array_get_element(fds, i);
+
+        if (json_node_get_value_type(e) != G_TYPE_STRING) {
+            g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                        "container process state: \"fds\"[%u] is not a "
+                        "string", i);
+            return FALSE;
+        }
+        if (g_strcmp0(json_node_get_string(e), "seccompFd") == 0) {
+            st->seccomp_index = i;
+            found++;
+        }
+    }
+    if (found != 1) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "container process state: \"fds\" names \"seccompFd\" "
+                    "%u times", found);
+        return FALSE;
+    }
+    if (nfds_rcvd < st->nfds) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "container process state: \"fds\" names %u fds but %u "
+                    "arrived", st->nfds, nfds_rcvd);
+        return FALSE;
+    }
+    node = json_object_get_member(obj, "state");
+    if (node && JSON_NODE_HOLDS_OBJECT(node)) {
+        JsonObject *state = json_node_get_object(node);
+        JsonNode *id = json_object_get_member(state, "id");
+
+        if (id && json_node_get_value_type(id) == G_TYPE_STRING)
+            st->id = g_strdup(json_node_get_string(id));
+    }
+    return TRUE;
+}
+
+/* ---- connections ---- */
+
+/*
+ * conn_free: close the connection and every fd it still holds.
+ */
+static void
+conn_free(PbConn *c)
+{
+    g_queue_remove(&c->l->conns, c);
+    if (c->io) {
+        g_source_destroy(c->io);
+        g_source_unref(c->io);
+    }
+    if (c->timeout) {
+        g_source_destroy(c->timeout);
+        g_source_unref(c->timeout);
+    }
+    for (guint i = 0; i < c->fds->len; i++)
+        close(g_array_index(c->fds, int, i));
+    g_array_unref(c->fds);
+    g_byte_array_unref(c->buf);
+    close(c->fd);
+    g_free(c);
+}
+
+/*
+ * conn_reject: log why, then drop the connection and its fds.
+ */
+static void
+conn_reject(PbConn *c, const char *why)
+{
+    pb_log("%s: rejected a connection: %s", c->l->path, why);
+    conn_free(c);
+}
+
+/*
+ * conn_complete: a whole JSON object of @len bytes has arrived: validate
+ * it, hand the notify fd on, close the rest.
+ */
+static void
+conn_complete(PbConn *c, gsize len)
+{
+    g_autoptr(GError) error = NULL;
+    PbProcessState st;
+    int nfd, r;
+
+    if (!pb_process_state_parse((const char *)c->buf->data, len, c->fds->len,
+                                &st, &error)) {
+        conn_reject(c, error->message);
+        return;
+    }
+    nfd = g_array_index(c->fds, int, st.seccomp_index);
+    /* a notify fd answers ID_VALID for an unknown id with ENOENT; any
+     * other fd with ENOTTY/EINVAL */
+    r = pb_notif_id_valid(nfd, G_MAXUINT64);
+    if (r != -ENOENT) {
+        pb_process_state_clear(&st);
+        conn_reject(c, "\"seccompFd\" is not a seccomp notify fd");
+        return;
+    }
+    g_array_remove_index(c->fds, st.seccomp_index);
+    c->l->func(nfd, &st, c->l->data);
+    pb_process_state_clear(&st);
+    conn_free(c);
+}
+
+/*
+ * conn_read: one non-blocking recvmsg.
+ * Returns: G_SOURCE_REMOVE once the connection is gone.
+ */
+static gboolean
+conn_read(gint fd, GIOCondition cond, gpointer user_data)
+{
+    PbConn *c = user_data;
+    char data[8192];
+    union {
+        char buf[CMSG_SPACE(PB_MAX_FDS * sizeof(int))];
+        struct cmsghdr align;
+    } ctrl;
+    struct iovec iov = { .iov_base = data };
+    struct msghdr msg = { 0 };
+    struct cmsghdr *cm;
+    gboolean had_data = c->buf->len > 0, late_fds = FALSE;
+    gsize room = PB_LISTENER_MAX_MESSAGE + 1 - c->buf->len;
+    ssize_t n;
+    gssize end;
+
+    iov.iov_len = MIN(sizeof data, room);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctrl.buf;
+    msg.msg_controllen = sizeof ctrl.buf;
+    n = recvmsg(c->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return G_SOURCE_CONTINUE;
+    /* take the fds first, so that every path below closes them */
+    for (cm = CMSG_FIRSTHDR(&msg); n >= 0 && cm; cm = CMSG_NXTHDR(&msg, cm)) {
+        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+            guint k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            int *fds = (int *)CMSG_DATA(cm);
+
+            for (guint i = 0; i < k; i++) {
+                int one;
+
+                memcpy(&one, &fds[i], sizeof one);
+                g_array_append_val(c->fds, one);
+            }
+            if (had_data)
+                late_fds = TRUE;
+        }
+    }
+    if (n < 0) {
+        g_autofree char *why = g_strdup_printf("recvmsg: %s",
+                                               g_strerror(errno));
+        conn_reject(c, why);
+        return G_SOURCE_REMOVE;
+    }
+    if (msg.msg_flags & MSG_CTRUNC) {
+        conn_reject(c, "too many fds");
+        return G_SOURCE_REMOVE;
+    }
+    if (late_fds) {
+        conn_reject(c, "fds after the first part of the message");
+        return G_SOURCE_REMOVE;
+    }
+    if (n == 0) {
+        conn_reject(c, c->buf->len ? "truncated JSON" : "empty message");
+        return G_SOURCE_REMOVE;
+    }
+    g_byte_array_append(c->buf, (const guint8 *)data, (guint)n);
+    end = pb_json_value_end((const char *)c->buf->data, c->buf->len);
+    if (end < 0) {
+        conn_reject(c, "not a JSON object");
+        return G_SOURCE_REMOVE;
+    }
+    if (end == 0) {
+        if (c->buf->len > PB_LISTENER_MAX_MESSAGE) {
+            conn_reject(c, "message larger than 64 KiB");
+            return G_SOURCE_REMOVE;
+        }
+        return G_SOURCE_CONTINUE;
+    }
+    conn_complete(c, (gsize)end);
+    return G_SOURCE_REMOVE;
+}
+
+/*
+ * conn_timeout: the peer went quiet before completing its message.
+ */
+static gboolean
+conn_timeout(gpointer user_data)
+{
+    PbConn *c = user_data;
+
+    conn_reject(c, "timed out");
+    return G_SOURCE_REMOVE;
+}
+
+/*
+ * listener_accept: accept every pending connection.
+ */
+static gboolean
+listener_accept(gint fd, GIOCondition cond, gpointer user_data)
+{
+    PbListener *l = user_data;
+
+    for (;;) {
+        PbConn *c;
+        int cfd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+        if (cfd < 0) {
+            if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                pb_debug("%s: accept: %s", l->path, g_strerror(errno));
+            break;
+        }
+        if (g_queue_get_length(&l->conns) >= PB_MAX_CONNS) {
+            pb_log("%s: rejected a connection: too many at once", l->path);
+            close(cfd);
+            continue;
+        }
+        c = g_new0(PbConn, 1);
+        c->l = l;
+        c->fd = cfd;
+        c->buf = g_byte_array_new();
+        c->fds = g_array_new(FALSE, FALSE, sizeof(int));
+        c->io = g_unix_fd_source_new(cfd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+        g_source_set_callback(c->io, G_SOURCE_FUNC(conn_read), c, NULL);
+        g_source_attach(c->io, l->ctx);
+        c->timeout = g_timeout_source_new_seconds(PB_CONN_TIMEOUT_S);
+        g_source_set_callback(c->timeout, conn_timeout, c, NULL);
+        g_source_attach(c->timeout, l->ctx);
+        g_queue_push_tail(&l->conns, c);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+/*
+ * replace_stale: make room for the socket at @base in @dirfd.  A stale
+ * socket file (nobody accepting) is removed; a live one or a non-socket
+ * is an error.
+ */
+static gboolean
+replace_stale(PbListener *l, GError **error)
+{
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    struct stat st;
+    int probe, r;
+
+    if (fstatat(l->dirfd, l->base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (errno == ENOENT)
+            return TRUE;
+        g_set_error(error, PB_ERROR, PB_ERROR_SYSTEM, "%s: %s", l->path,
+                    g_strerror(errno));
+        return FALSE;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "%s: exists and is not a socket", l->path);
+        return FALSE;
+    }
+    probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (probe < 0) {
+        g_set_error(error, PB_ERROR, PB_ERROR_SYSTEM, "socket: %s",
+                    g_strerror(errno));
+        return FALSE;
+    }
+    memcpy(sun.sun_path, l->path, strlen(l->path));
+    r = connect(probe, (struct sockaddr *)&sun, sizeof sun);
+    close(probe);
+    if (r == 0 || errno == EAGAIN) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "%s: another agent is listening there", l->path);
+        return FALSE;
+    }
+    if (unlinkat(l->dirfd, l->base, 0) < 0 && errno != ENOENT) {
+        g_set_error(error, PB_ERROR, PB_ERROR_SYSTEM, "unlink %s: %s",
+                    l->path, g_strerror(errno));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/**
+ * pb_listener_new:
+ * @path: the socket path (filesystem, shorter than sun_path)
+ * @ctx: the main context
+ * @func: called with each validated notify fd
+ * @user_data: for @func
+ * @error: PB_ERROR_INVALID/PB_ERROR_SYSTEM naming @path
+ *
+ * Returns: (transfer full) the listener, or NULL.
+ */
+PbListener *
+pb_listener_new(const char *path, GMainContext *ctx, PbListenerFunc func,
+                gpointer user_data, GError **error)
+{
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    g_autofree char *dir = NULL;
+    PbListener *l;
+    struct stat st;
+    mode_t old;
+    int r;
+
+    if (path == NULL || *path == '\0' ||
+        strlen(path) >= sizeof sun.sun_path) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "bypass socket path %s: empty or too long",
+                    path ? path : "");
+        return NULL;
+    }
+    l = g_new0(PbListener, 1);
+    l->ctx = ctx;
+    l->fd = -1;
+    l->func = func;
+    l->data = user_data;
+    l->path = g_strdup(path);
+    l->base = g_path_get_basename(path);
+    g_queue_init(&l->conns);
+    dir = g_path_get_dirname(path);
+    l->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (l->dirfd < 0) {
+        g_set_error(error, PB_ERROR, PB_ERROR_SYSTEM, "%s: %s", dir,
+                    g_strerror(errno));
+        goto fail;
+    }
+    if (!replace_stale(l, error))
+        goto fail;
+    l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (l->fd < 0) {
+        g_set_error(error, PB_ERROR, PB_ERROR_SYSTEM, "socket: %s",
+                    g_strerror(errno));
+        goto fail;
+    }
+    memcpy(sun.sun_path, path, strlen(path));
+    old = umask(0177);
+    r = bind(l->fd, (struct sockaddr *)&sun, sizeof sun);
+    umask(old);
+    if (r < 0 || listen(l->fd, 64) < 0 ||
+        fstatat(l->dirfd, l->base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        g_set_error(error, PB_ERROR, PB_ERROR_SYSTEM, "bind %s: %s", path,
+                    g_strerror(errno));
+        if (r == 0)
+            unlinkat(l->dirfd, l->base, 0);
+        goto fail;
+    }
+    l->dev = st.st_dev;
+    l->ino = st.st_ino;
+    l->accept_src = g_unix_fd_source_new(l->fd, G_IO_IN);
+    g_source_set_callback(l->accept_src, G_SOURCE_FUNC(listener_accept), l,
+                          NULL);
+    g_source_attach(l->accept_src, ctx);
+    return l;
+fail:
+    pb_listener_free(l);
+    return NULL;
+}
+
+/**
+ * pb_listener_free:
+ * @l: (nullable): a listener
+ *
+ * Closes the socket and every connection, and unlinks the socket file if
+ * it is still the one this listener created.
+ */
+void
+pb_listener_free(PbListener *l)
+{
+    PbConn *c;
+    struct stat st;
+
+    if (l == NULL)
+        return;
+    while ((c = g_queue_peek_head(&l->conns)) != NULL)
+        conn_free(c);
+    if (l->accept_src) {
+        g_source_destroy(l->accept_src);
+        g_source_unref(l->accept_src);
+    }
+    if (l->fd >= 0) {
+        close(l->fd);
+        if (fstatat(l->dirfd, l->base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            st.st_dev == l->dev && st.st_ino == l->ino)
+            unlinkat(l->dirfd, l->base, 0);
+    }
+    if (l->dirfd >= 0)
+        close(l->dirfd);
+    g_free(l->base);
+    g_free(l->path);
+    g_free(l);
+}

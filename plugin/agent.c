@@ -22,14 +22,16 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <linux/kcmp.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71
 #endif
 
-G_DEFINE_QUARK(pb-error-quark, pb_error)
+G_DEFINE_QUARK(pb - error - quark, pb_error)
 
 gboolean pb_debug_enabled;
 
@@ -78,6 +80,27 @@ netns_cookie_of_self(void)
 }
 
 /*
+ * already_served: is @fd another descriptor of a notify file we serve?
+ * Two sources on one file would both see it readable and the second
+ * SECCOMP_IOCTL_NOTIF_RECV would block the main loop, so a duplicate (a
+ * confused or hostile client sending the same fd twice) is refused.
+ * Without kcmp(2) (CONFIG_KCMP) nothing can be checked.
+ */
+static gboolean
+already_served(PbCore *core, int fd)
+{
+    pid_t self = getpid();
+
+    for (GList *l = core->notifies.head; l != NULL; l = l->next) {
+        int other = pb_notify_get_fd(l->data);
+
+        if (syscall(SYS_kcmp, self, self, KCMP_FILE, fd, other) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/*
  * on_notify_fd: the listener validated a new notify fd.
  */
 static void
@@ -85,6 +108,13 @@ on_notify_fd(int notify_fd, const PbProcessState *st, gpointer user_data)
 {
     PbAgent *agent = user_data;
 
+    if (already_served(&agent->core, notify_fd)) {
+        pb_log("notify fd of pid %" G_GINT64_FORMAT " refused: already "
+               "served",
+               st->pid);
+        close(notify_fd);
+        return;
+    }
     pb_notify_new(&agent->core, notify_fd, st->pid, st->id);
 }
 
@@ -110,7 +140,8 @@ pb_agent_new(const PbAgentConfig *cfg, GMainContext *ctx, GError **error)
         return NULL;
     agent = g_new0(PbAgent, 1);
     core = &agent->core;
-    core->ctx = ctx ? g_main_context_ref(ctx) : g_main_context_ref_thread_default();
+    core->ctx =
+        ctx ? g_main_context_ref(ctx) : g_main_context_ref_thread_default();
     core->policy = g_steal_pointer(&policy);
     core->proc_fd = cfg->proc_fd;
     if (core->proc_fd < 0) {
@@ -163,8 +194,8 @@ pb_agent_listen(PbAgent *agent, const char *path, GError **error)
                     "bypass socket %s: already listening", path);
         return FALSE;
     }
-    agent->listener = pb_listener_new(path, agent->core.ctx, on_notify_fd,
-                                      agent, error);
+    agent->listener =
+        pb_listener_new(path, agent->core.ctx, on_notify_fd, agent, error);
     return agent->listener != NULL;
 }
 

@@ -27,10 +27,10 @@ extern gboolean pb_debug_enabled;
 /* One line on stderr, prefixed "bypass: ". */
 void pb_log(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 /* Errors and per-connection events: only with debug on. */
-#define pb_debug(...)                                                        \
-    do {                                                                     \
-        if (G_UNLIKELY(pb_debug_enabled))                                    \
-            pb_log(__VA_ARGS__);                                             \
+#define pb_debug(...)                                                          \
+    do {                                                                       \
+        if (G_UNLIKELY(pb_debug_enabled))                                      \
+            pb_log(__VA_ARGS__);                                               \
     } while (0)
 
 /* ---- proc.c: target processes ---- */
@@ -83,14 +83,14 @@ typedef struct {
     guint64 host_cookie;   /* SO_NETNS_COOKIE of the agent's own netns */
     guint64 served_cookie; /* of the served netns; 0: not known yet */
     gboolean served_cookie_exact;
-    gboolean disabled;     /* no SO_NETNS_COOKIE: everything CONTINUE */
-    gboolean udp;          /* connected-UDP bypass allowed */
+    gboolean disabled; /* no SO_NETNS_COOKIE: everything CONTINUE */
+    gboolean udp;      /* connected-UDP bypass allowed */
     gboolean has_outbound4;
     struct sockaddr_in outbound4;
     gboolean has_outbound6;
     struct sockaddr_in6 outbound6;
-    GQueue notifies;       /* PbNotify * */
-    guint npending;        /* blocking connects in progress */
+    GQueue notifies; /* PbNotify * */
+    guint npending;  /* blocking connects in progress */
     /* blocking connects with SO_SNDTIMEO interrupted by a signal, for
      * answering their SA_RESTART restart EINTR (connect.c) */
     struct {

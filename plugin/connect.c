@@ -66,6 +66,7 @@
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -100,7 +101,7 @@ typedef struct {
     guint64 id;
     pid_t tid;
     int target_fd;
-    int dup;       /* agent's copy of the original, -1 */
+    int dup; /* agent's copy of the original, -1 */
     gboolean is_host;
     unsigned int fdflags;
 } PbCall;
@@ -132,8 +133,7 @@ reply_continue(PbCall *c, const char *why)
         pb_debug("connect pid %d fd %d: continue: %s", (int)c->tid,
                  c->target_fd, why);
     if (r < 0 && r != -ENOENT)
-        pb_debug("connect pid %d: continue: %s", (int)c->tid,
-                 g_strerror(-r));
+        pb_debug("connect pid %d: continue: %s", (int)c->tid, g_strerror(-r));
 }
 
 /*
@@ -296,29 +296,36 @@ bind_outbound(PbCore *core, int host, int domain, const PbSockaddr *dst)
 }
 
 /*
- * inject: install @host over the target's fd and reply @result.
- * Returns: TRUE if injected (the reply may still have found the target
- * gone: then it behaves like a kernel connect interrupted after the SYN).
+ * inject: install *@host over the target's fd and reply @result.  Our
+ * reference to the host socket is dropped before the reply, so that the
+ * target holds the last one and a quick close() there runs the TCP close
+ * in the target's context, not in the agent's.
+ * Returns: 0 if injected (the reply may still have found the target gone:
+ * then it behaves like a kernel connect interrupted after the SYN);
+ * -ENOENT if the notification is gone; another -errno if nothing was
+ * injected and the call still needs an answer.
  */
-static gboolean
-inject(PbCore *core, int nfd, guint64 id, pid_t tid, int host,
-       int target_fd, gboolean cloexec, gboolean blocking, int result)
+static int
+inject(PbCore *core, int nfd, guint64 id, pid_t tid, int *host, int target_fd,
+       gboolean cloexec, gboolean blocking, int result)
 {
     int r;
 
     /* the original was blocking: so is its replacement (after connecting
      * without blocking the loop) */
-    if (blocking && fcntl(host, F_SETFL, 0) < 0)
-        return FALSE;
-    r = pb_notif_addfd(nfd, id, host, target_fd, cloexec);
+    if (blocking && fcntl(*host, F_SETFL, 0) < 0)
+        return -errno;
+    r = pb_notif_addfd(nfd, id, *host, target_fd, cloexec);
     if (r < 0) {
         if (r != -ENOENT)
             pb_debug("connect pid %d: addfd: %s", (int)tid, g_strerror(-r));
-        return FALSE;
+        return r;
     }
+    close(*host);
+    *host = -1;
     core->n_bypassed++;
     reply_result(core, nfd, id, tid, result);
-    return TRUE;
+    return 0;
 }
 
 /* ---- blocking connects ---- */
@@ -381,8 +388,7 @@ restarted_after_timeout(PbCore *core, PbNotify *n, pid_t tid, int fd)
         return FALSE;
     now = g_get_monotonic_time();
     for (guint i = 0; i < G_N_ELEMENTS(core->interrupted); i++) {
-        if (core->interrupted[i].tid == tid &&
-            core->interrupted[i].fd == fd &&
+        if (core->interrupted[i].tid == tid && core->interrupted[i].fd == fd &&
             now - core->interrupted[i].when < G_USEC_PER_SEC) {
             core->interrupted[i].tid = 0;
             return TRUE;
@@ -409,8 +415,11 @@ pending_dispatch(GSource *source, GSourceFunc cb, gpointer data)
         int err = get_int(p->host, SOL_SOCKET, SO_ERROR);
 
         if (err == 0) {
-            inject(core, nfd, p->id, 0, p->host, p->target_fd, p->cloexec,
-                   TRUE, 0);
+            int r = inject(core, nfd, p->id, p->tid, &p->host, p->target_fd,
+                           p->cloexec, TRUE, 0);
+
+            if (r < 0 && r != -ENOENT)
+                pb_notif_continue(nfd, p->id); /* fail open */
         } else {
             if (err < 0)
                 err = EIO;
@@ -422,8 +431,11 @@ pending_dispatch(GSource *source, GSourceFunc cb, gpointer data)
     if (p->deadline != 0 && now >= p->deadline) {
         /* SO_SNDTIMEO expired: the kernel returns EINPROGRESS and the
          * socket keeps connecting */
-        inject(core, nfd, p->id, 0, p->host, p->target_fd, p->cloexec, TRUE,
-               -EINPROGRESS);
+        int r = inject(core, nfd, p->id, p->tid, &p->host, p->target_fd,
+                       p->cloexec, TRUE, -EINPROGRESS);
+
+        if (r < 0 && r != -ENOENT)
+            pb_notif_continue(nfd, p->id); /* fail open */
         pending_finish(p);
         return G_SOURCE_REMOVE;
     }
@@ -482,16 +494,16 @@ pending_start(PbCall *c, int host, const struct timeval *sndtimeo)
     p->target_fd = c->target_fd;
     p->cloexec = (c->fdflags & O_CLOEXEC) != 0;
     if (sndtimeo->tv_sec != 0 || sndtimeo->tv_usec != 0)
-        p->deadline = now + sndtimeo->tv_sec * G_USEC_PER_SEC +
-                      sndtimeo->tv_usec;
+        p->deadline =
+            now + sndtimeo->tv_sec * G_USEC_PER_SEC + sndtimeo->tv_usec;
     p->next_check = now + PB_IDVALID_INTERVAL_US;
-    p->tag = g_source_add_unix_fd(&p->source, host, G_IO_OUT | G_IO_ERR |
-                                                        G_IO_HUP);
-    g_source_set_ready_time(&p->source,
-                            p->deadline && p->deadline < p->next_check
-                                ? p->deadline
-                                : p->next_check);
+    p->tag =
+        g_source_add_unix_fd(&p->source, host, G_IO_OUT | G_IO_ERR | G_IO_HUP);
+    g_source_set_ready_time(
+        &p->source, p->deadline && p->deadline < p->next_check ? p->deadline
+                                                               : p->next_check);
     g_source_set_name(&p->source, "pb-connect");
+    g_source_set_can_recurse(&p->source, TRUE); /* see notify.c */
     g_source_attach(&p->source, c->core->ctx);
     pb_notify_add_pending(c->n, &p->source);
     g_source_unref(&p->source); /* the notify holds it */
@@ -541,10 +553,30 @@ bypass(PbCall *c, int domain, int type, int proto, const PbSockaddr *dst,
         return;
     }
     if (r == 0 || !blocking) {
-        if (!inject(core, c->nfd, c->id, c->tid, host, c->target_fd, cloexec,
-                    blocking, r == 0 ? 0 : -EINPROGRESS))
+        r = inject(core, c->nfd, c->id, c->tid, &host, c->target_fd, cloexec,
+                   blocking, r == 0 ? 0 : -EINPROGRESS);
+        if (r < 0 && r != -ENOENT)
             refuse_or_continue(c, "inject failed");
-        close(host);
+        if (host >= 0)
+            close(host);
+        return;
+    }
+    /* A blocking original and EINPROGRESS.  On loopback and fast links
+     * the handshake has usually completed by now (the SYN-ACK is processed
+     * when connect() releases the socket lock): one poll() spares the
+     * pending source and a loop iteration. */
+    if (poll(&(struct pollfd){ .fd = host, .events = POLLOUT }, 1, 0) == 1) {
+        err = get_int(host, SOL_SOCKET, SO_ERROR);
+        if (err == 0) {
+            r = inject(core, c->nfd, c->id, c->tid, &host, c->target_fd,
+                       cloexec, TRUE, 0);
+            if (r < 0 && r != -ENOENT)
+                refuse_or_continue(c, "inject failed");
+        } else {
+            reply_result(core, c->nfd, c->id, c->tid, err < 0 ? -EIO : -err);
+        }
+        if (host >= 0)
+            close(host);
         return;
     }
     if (!pending_start(c, host, &sndtimeo)) {
@@ -598,8 +630,7 @@ handle_socket(PbCall *c, PbPolicyVerdict verdict, const PbSockaddr *dst,
     }
     c->is_host = cookie == core->host_cookie;
     if (verdict != PB_POLICY_BYPASS) {
-        if (c->is_host &&
-            get_int(c->dup, SOL_SOCKET, SO_TYPE) == SOCK_STREAM &&
+        if (c->is_host && get_int(c->dup, SOL_SOCKET, SO_TYPE) == SOCK_STREAM &&
             !tcp_is_closed(c->dup)) {
             reply_continue(c, "connecting/connected host socket");
             return;
@@ -681,7 +712,8 @@ pb_connect_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
     if ((core->npending > 0 || core->n_interrupted > 0) &&
         restarted_after_timeout(core, n, c.tid, c.target_fd)) {
         pb_debug("connect pid %d fd %d: restart after an interrupted "
-                 "connect with SO_SNDTIMEO: EINTR", (int)c.tid, c.target_fd);
+                 "connect with SO_SNDTIMEO: EINTR",
+                 (int)c.tid, c.target_fd);
         reply_result(core, c.nfd, c.id, c.tid, -EINTR);
         return;
     }
@@ -703,8 +735,8 @@ pb_connect_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
         reply_continue(&c, NULL);
         return;
     }
-    verdict = pb_policy_check(core->policy, &sa.sa, (socklen_t)addrlen,
-                              &dst.ss, &dstlen);
+    verdict = pb_policy_check(core->policy, &sa.sa, (socklen_t)addrlen, &dst.ss,
+                              &dstlen);
     handle_socket(&c, verdict, &dst, dstlen, sa.sa.sa_family);
     if (c.dup >= 0)
         close(c.dup);

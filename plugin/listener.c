@@ -214,7 +214,8 @@ pb_process_state_parse(const char *json, gsize len, guint nfds_rcvd,
         if (json_node_get_value_type(e) != G_TYPE_STRING) {
             g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
                         "container process state: \"fds\"[%u] is not a "
-                        "string", i);
+                        "string",
+                        i);
             return FALSE;
         }
         if (g_strcmp0(json_node_get_string(e), "seccompFd") == 0) {
@@ -225,13 +226,15 @@ pb_process_state_parse(const char *json, gsize len, guint nfds_rcvd,
     if (found != 1) {
         g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
                     "container process state: \"fds\" names \"seccompFd\" "
-                    "%u times", found);
+                    "%u times",
+                    found);
         return FALSE;
     }
     if (nfds_rcvd < st->nfds) {
         g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
                     "container process state: \"fds\" names %u fds but %u "
-                    "arrived", st->nfds, nfds_rcvd);
+                    "arrived",
+                    st->nfds, nfds_rcvd);
         return FALSE;
     }
     node = json_object_get_member(obj, "state");
@@ -357,8 +360,8 @@ conn_read(gint fd, GIOCondition cond, gpointer user_data)
         }
     }
     if (n < 0) {
-        g_autofree char *why = g_strdup_printf("recvmsg: %s",
-                                               g_strerror(errno));
+        g_autofree char *why =
+            g_strdup_printf("recvmsg: %s", g_strerror(errno));
         conn_reject(c, why);
         return G_SOURCE_REMOVE;
     }
@@ -480,8 +483,8 @@ replace_stale(PbListener *l, GError **error)
         return FALSE;
     }
     if (unlinkat(l->dirfd, l->base, 0) < 0 && errno != ENOENT) {
-        g_set_error(error, PB_ERROR, PB_ERROR_SYSTEM, "unlink %s: %s",
-                    l->path, g_strerror(errno));
+        g_set_error(error, PB_ERROR, PB_ERROR_SYSTEM, "unlink %s: %s", l->path,
+                    g_strerror(errno));
         return FALSE;
     }
     return TRUE;
@@ -508,8 +511,7 @@ pb_listener_new(const char *path, GMainContext *ctx, PbListenerFunc func,
     mode_t old;
     int r;
 
-    if (path == NULL || *path == '\0' ||
-        strlen(path) >= sizeof sun.sun_path) {
+    if (path == NULL || *path == '\0' || strlen(path) >= sizeof sun.sun_path) {
         g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
                     "bypass socket path %s: empty or too long",
                     path ? path : "");

@@ -297,7 +297,8 @@ check6(const PbPolicy *p, const guint8 *addr, gboolean *to_loopback,
         return PB_POLICY_DENY_LINKLOCAL; /* fe80::/10 and fec0::/10 */
     if (addr[0] == 0xff)
         return PB_POLICY_DENY_MULTICAST;
-    if (prefix_match(p->vprefix6.addr, addr, p->vprefix6.prefix)) {
+    if (p->vprefix6.prefix != 0 &&
+        prefix_match(p->vprefix6.addr, addr, p->vprefix6.prefix)) {
         if (memcmp(addr, p->vgw6, 16) != 0)
             return PB_POLICY_DENY_VNET;
         if (!p->host_loopback)
@@ -324,8 +325,7 @@ check6(const PbPolicy *p, const guint8 *addr, gboolean *to_loopback,
  */
 PbPolicyVerdict
 pb_policy_check(const PbPolicy *policy, const struct sockaddr *sa,
-                socklen_t len, struct sockaddr_storage *out,
-                socklen_t *out_len)
+                socklen_t len, struct sockaddr_storage *out, socklen_t *out_len)
 {
     gboolean to_loopback = FALSE, mapped = FALSE;
     PbPolicyVerdict v;

@@ -218,8 +218,7 @@ proc_attach(PbProcs *procs, pid_t tid, int *err)
         for (guint i = 0; i < PB_INFO_SLOTS; i++)
             p->slots[i].infofd = -1;
         p->watch = g_unix_fd_source_new(pidfd, G_IO_IN);
-        g_source_set_callback(p->watch, G_SOURCE_FUNC(proc_exited),
-                              p, NULL);
+        g_source_set_callback(p->watch, G_SOURCE_FUNC(proc_exited), p, NULL);
         g_source_attach(p->watch, procs->ctx);
         g_hash_table_insert(procs->by_tgid, GINT_TO_POINTER(tgid), p);
     } else if (pidfd >= 0) {
@@ -298,8 +297,7 @@ pb_procs_forget(PbProcs *procs, pid_t tid)
  * rights).
  */
 int
-pb_procs_getfd(PbProcs *procs, pid_t tid, int target_fd,
-               gboolean *is_thread)
+pb_procs_getfd(PbProcs *procs, pid_t tid, int target_fd, gboolean *is_thread)
 {
     PbProc *p = g_hash_table_lookup(procs->by_tid, GINT_TO_POINTER(tid));
     int err = 0, fd;
@@ -373,8 +371,8 @@ fdinfo_read(int infofd, unsigned int *flags, guint64 *ino)
  * Returns: 0 or -errno.
  */
 int
-pb_procs_fdinfo(PbProcs *procs, pid_t tid, int target_fd,
-                unsigned int *flags, guint64 *ino)
+pb_procs_fdinfo(PbProcs *procs, pid_t tid, int target_fd, unsigned int *flags,
+                guint64 *ino)
 {
     PbProc *p = g_hash_table_lookup(procs->by_tid, GINT_TO_POINTER(tid));
     PbInfoSlot *slot = NULL;

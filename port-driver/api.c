@@ -362,9 +362,9 @@ listener_arm(PdApi *api)
  * @t: the table requests act on (not owned; must outlive the PdApi)
  * @path: the socket path (< 108 bytes)
  * @ctx: (nullable): the main context to serve on (NULL: the default one)
- * @error: PD_ERROR_INVALID (path too long), PD_ERROR_SLIRP is never used;
- *   G_IO_ERROR-style system failures are reported as PD_ERROR_INVALID
- *   with the call and strerror in the message
+ * @error: PD_ERROR_INVALID: the path is too long or empty, or a system
+ *   call failed (the message names the call's purpose, the path and the
+ *   strerror text)
  *
  * Removes a stale socket file at path (only a socket: any other file is
  * left alone and bind fails), binds, listens and starts serving.

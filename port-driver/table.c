@@ -13,8 +13,8 @@
  * process on the first connection (soassign_guest_addr_if_needed, libslirp
  * 4.7), an IPv6 host forward to an IPv4 guest silently drops connections,
  * host port 0 would bind an ephemeral port nobody knows, and a UDP forward
- * to the IPv6 guest "::" (TCP resolves it per connection) goes nowhere.  IPv6 host
- * sockets are always bound IPV6_V6ONLY, so "::" and "0.0.0.0" on the same
+ * to the IPv6 guest "::" (TCP resolves it per connection) goes nowhere.  IPv6
+ * host sockets are always bound IPV6_V6ONLY, so "::" and "0.0.0.0" on the same
  * port are two independent forwards (a dual-stack "::" would collide with
  * the IPv4 one and would feed IPv4 clients to the IPv6 guest).
  *

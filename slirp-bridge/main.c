@@ -158,25 +158,69 @@ netns_identity(const SbConfig *cfg, struct stat *st, GError **error)
 }
 
 /**
- * add_publish: add every -p spec to the table.
+ * parse_publish: parse every -p spec, before anything is started, so that a
+ * typo fails fast.
+ * Returns: (transfer full) an array of PdForward, or NULL with @error set
+ * (the message quotes the spec).
+ */
+static GArray *
+parse_publish(const SbConfig *cfg, const PdNetInfo *net, GError **error)
+{
+    g_autoptr(GArray) fwds = g_array_new(FALSE, TRUE, sizeof(PdForward));
+
+    for (guint i = 0; i < cfg->publish->len; i++) {
+        PdForward fwd;
+
+        if (!pd_publish_parse(cfg->publish->pdata[i], net, &fwd, error))
+            return NULL;
+        g_array_append_val(fwds, fwd);
+    }
+    return g_steal_pointer(&fwds);
+}
+
+/**
+ * add_publish: add the parsed -p forwards to the table.
  * Returns: TRUE, or FALSE with @error naming the spec.
  */
 static gboolean
-add_publish(const SbConfig *cfg, PdTable *table, const PdNetInfo *net,
-            GError **error)
+add_publish(const SbConfig *cfg, GArray *fwds, PdTable *table, GError **error)
 {
-    for (guint i = 0; i < cfg->publish->len; i++) {
-        const char *spec = cfg->publish->pdata[i];
-        PdForward fwd;
+    for (guint i = 0; i < fwds->len; i++) {
         guint id;
 
-        if (!pd_publish_parse(spec, net, &fwd, error) ||
-            !pd_table_add(table, &fwd, &id, error)) {
-            g_prefix_error(error, "--publish %s: ", spec);
+        if (!pd_table_add(table, &g_array_index(fwds, PdForward, i), &id,
+                          error)) {
+            g_prefix_error(error, "--publish %s: ",
+                           (char *)cfg->publish->pdata[i]);
             return FALSE;
         }
     }
     return TRUE;
+}
+
+/**
+ * set_api_info: what the API's "info" extension reports.
+ */
+static void
+set_api_info(const SbConfig *cfg, PdApi *api, gboolean bypass)
+{
+    PdApiInfo ai = { 0 };
+
+    ai.version = SB_VERSION;
+    ai.network = cfg->vnet.network;
+    ai.prefix_len = cfg->vnet.prefix_len;
+    ai.gateway = cfg->vnet.gateway;
+    ai.dns = cfg->vnet.dns;
+    ai.guest = cfg->vnet.guest;
+    ai.mtu = cfg->mtu;
+    ai.ipv6 = cfg->enable_ipv6;
+    ai.prefix6 = cfg->vnet.prefix6;
+    ai.prefix6_len = cfg->vnet.prefix6_len;
+    ai.gateway6 = cfg->vnet.gateway6;
+    ai.dns6 = cfg->vnet.dns6;
+    ai.disable_host_loopback = cfg->disable_host_loopback;
+    ai.bypass = bypass;
+    pd_api_set_info(api, &ai);
 }
 
 /**
@@ -244,12 +288,19 @@ run(SbConfig *cfg)
     g_autoptr(PdTable) table = NULL;
     g_autoptr(PdApi) api = NULL;
     g_autoptr(PbAgent) agent = NULL;
+    g_autoptr(GArray) fwds = NULL;
     GMainContext *ctx = g_main_context_default();
     SbRun state = { NULL, EXIT_FAILURE };
     PdNetInfo net = { 0 };
     sigset_t mask;
     int tapfd, sigfd = -1, proc_fd = -1;
     gboolean bypass = cfg->bypass_socket != NULL;
+
+    net.guest = cfg->vnet.guest;
+    net.ipv6 = cfg->enable_ipv6;
+    fwds = parse_publish(cfg, &net, &error);
+    if (!fwds)
+        goto fail;
 
     tapfd = sb_tap_open(cfg, &error);
     if (tapfd < 0)
@@ -274,15 +325,14 @@ run(SbConfig *cfg)
         goto fail;
     sb_slirp_set_fatal(slirp, on_tap_fatal, &state);
 
-    net.guest = cfg->vnet.guest;
-    net.ipv6 = cfg->enable_ipv6;
     table = pd_table_new(sb_slirp_get(slirp), &net);
-    if (!add_publish(cfg, table, &net, &error))
+    if (!add_publish(cfg, fwds, table, &error))
         goto fail;
     if (cfg->api_socket) {
         api = pd_api_new(table, cfg->api_socket, ctx, &error);
         if (!api)
             goto fail;
+        set_api_info(cfg, api, bypass);
     }
     if (bypass) {
         agent = start_agent(cfg, proc_fd, ctx, &error);

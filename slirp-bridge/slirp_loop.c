@@ -58,6 +58,7 @@ typedef struct {
     guint32 wanted;     /* events asked for in the latest fill */
     guint32 revents;    /* epoll result of the latest dispatch */
     guint64 round;      /* fill round in which it was last asked for */
+    gboolean checked;   /* widen_backlog() has looked at it */
 } SbPollEntry;
 
 /* A libslirp timer. */
@@ -281,6 +282,28 @@ get_revents(int idx, void *opaque)
     return epoll_to_slirp(((SbPollEntry *)s->by_idx->pdata[idx])->revents);
 }
 
+/*
+ * libslirp's forwarded ports listen with a backlog of 1, so a burst of
+ * connections overflows the accept queue and the clients wait a full SYN
+ * retransmission timeout (1 s): hostfwd connection rates collapsed to a few
+ * hundred per second at 16 concurrent clients.  Calling listen() again on a
+ * listening socket only changes its backlog, so do that the first time a
+ * listening socket is seen.  Listening sockets are polled for IN without
+ * PRI; connected TCP sockets always ask for PRI too, which saves the
+ * getsockopt for them.
+ */
+static void
+widen_backlog(SbPollEntry *e)
+{
+    int on = 0;
+    socklen_t len = sizeof on;
+
+    if (e->wanted != EPOLLIN)
+        return;
+    if (getsockopt(e->fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 && on)
+        (void)listen(e->fd, SOMAXCONN);
+}
+
 /* Bring the epoll set in line with the latest fill.  Returns nothing: an
  * fd that cannot be registered (closed under us) is dropped and libslirp
  * simply sees no events for it. */
@@ -320,6 +343,10 @@ sync_epoll(SbSlirp *s)
                 e->registered = e->wanted | EPOLLERR;
                 continue;
             }
+        }
+        if (!e->checked) {
+            widen_backlog(e);
+            e->checked = TRUE;
         }
         if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, e->fd, &ev) == 0 ||
             (errno == EEXIST &&
@@ -442,9 +469,13 @@ source_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
 
     for (guint i = 0; i < s->by_idx->len; i++)
         ((SbPollEntry *)s->by_idx->pdata[i])->revents = 0;
-    do {
-        n = epoll_wait(s->epfd, evs, SB_EPOLL_BATCH, 0);
-    } while (n < 0 && errno == EINTR);
+    /* GLib's poll already said whether any socket is ready. */
+    n = 0;
+    if (g_source_query_unix_fd(source, s->epoll_tag) & G_IO_IN) {
+        do {
+            n = epoll_wait(s->epfd, evs, SB_EPOLL_BATCH, 0);
+        } while (n < 0 && errno == EINTR);
+    }
     for (int i = 0; i < n; i++) {
         SbPollEntry *e = g_hash_table_lookup(
             s->entries, GINT_TO_POINTER(evs[i].data.fd));

@@ -21,7 +21,7 @@ case "$out" in
 esac
 
 sb_log "UDP echo via 10.0.2.2:18081"
-out=$(echo "udp-ping-$$" | sb_in_target timeout 10 socat -t 3 - UDP4:10.0.2.2:18081)
+out=$(echo "udp-ping-$$" | sb_in_target timeout 10 socat -t 2 - UDP4:10.0.2.2:18081)
 sb_assert_eq "udp-ping-$$" "$out" "UDP echo via 10.0.2.2"
 
 sb_log "1 MiB over TCP, both directions checked by checksum"

@@ -15,7 +15,6 @@ sb_enter_private_host "$@"
 sb_strict
 
 user=$(sb_ensure_test_user)
-uid=$(id -u "$user")
 run="$T/run"
 install -d -o "$user" -m 0755 "$run" "$run/netns" "$run/tmp"
 mkfifo "$T/extra"
@@ -44,6 +43,7 @@ export _CONTAINERS_USERNS_CONFIGURED=done _CONTAINERS_ROOTLESS_UID=$(id -u)
 exec "$@"
 SH
 chmod 0755 "$T/podman-ns.sh"
+# shellcheck disable=SC2034 # read by sb_start_helper
 SB_HELPER_WRAP=(unshare --user --map-root-user --mount /bin/bash "$T/podman-ns.sh" "$run")
 
 # start_podman_style ARGS... - start the helper with ARGS, then set

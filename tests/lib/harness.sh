@@ -1,5 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
+# Variables set here are read by the sourcing test or via eval:
+# shellcheck disable=SC2034
 #
 # tests/lib/harness.sh - shared library for slirpbypass integration tests.
 #
@@ -21,6 +23,7 @@
 # wait has a timeout.
 #
 # Exit codes follow meson/automake: 0 pass, 1 fail, 77 skip.
+# Debugging: SB_TRACE=1 runs the test under `bash -x`; SB_KEEP_TMP=1 keeps $T.
 #
 # The library does not change the caller's shell options (set -e etc.); all
 # functions work with and without `set -euo pipefail` (see sb_strict).
@@ -116,6 +119,15 @@ sb_need()
     done
 }
 
+# _sb_alive PID - true while PID exists and is not a zombie.
+_sb_alive()
+{
+    local state
+    kill -0 "$1" 2>/dev/null || return 1
+    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)
+    [ "$state" != Z ] && [ -n "$state" ]
+}
+
 # _sb_cleanup - EXIT trap: stop every tracked process (TERM, then KILL after
 # a short grace period), close nothing else, and remove $T.
 _sb_cleanup()
@@ -129,7 +141,7 @@ _sb_cleanup()
     for ((i = 0; i < 30; i++)); do
         alive=0
         for pid in "${SB_PIDS[@]}"; do
-            kill -0 "$pid" 2>/dev/null && alive=1
+            _sb_alive "$pid" && alive=1
         done
         [ "$alive" = 0 ] && break
         sleep 0.1
@@ -169,15 +181,18 @@ sb_enter_private_host()
     fi
     export SLIRPBYPASS
     self_ns=$(readlink /proc/self/ns/net)
+    # /proc/1 may be unreadable (nested containers): fall back to "unknown".
     init_ns=$(readlink /proc/1/ns/net 2>/dev/null || echo unknown)
-    if [ "${SB_IN_PRIVATE_HOST:-}" != "$$" ] || [ "$self_ns" = "$init_ns" ]; then
+    if [ "${SB_IN_PRIVATE_HOST:-}" != "$$" ] || [ "$self_ns" = "$init_ns" ] ||
+        [ "$self_ns" = "${SB_OUTER_NETNS:-}" ]; then
         unshare --net --mount --propagation private true 2>/dev/null ||
             sb_skip "cannot create network/mount namespaces"
         # exec keeps the PID, which is how the child recognises itself.
-        SB_IN_PRIVATE_HOST=$$ exec unshare --net --mount \
-            --propagation private -- "$BASH" "$0" "$@"
+        SB_IN_PRIVATE_HOST=$$ SB_OUTER_NETNS=$self_ns exec unshare --net --mount \
+            --propagation private -- "$BASH" ${SB_TRACE:+-x} "$0" "$@"
     fi
-    [ "$self_ns" != "$init_ns" ] || sb_fail "not in a private network namespace"
+    [ "$self_ns" != "$init_ns" ] && [ "$self_ns" != "${SB_OUTER_NETNS:-}" ] ||
+        sb_fail "not in a private network namespace"
     trap _sb_cleanup EXIT
     trap 'exit 143' TERM
     trap 'exit 130' INT
@@ -461,9 +476,8 @@ sb_stop_helper()
     [ -n "${HELPER_PID:-}" ] || return 0
     kill "-$sig" "$HELPER_PID" 2>/dev/null || true
     for ((i = 0; i < 100; i++)); do
-        kill -0 "$HELPER_PID" 2>/dev/null || break
-        # A zombie still answers kill -0; wait reaps it below.
-        [ "$(awk '{print $3}' "/proc/$HELPER_PID/stat" 2>/dev/null || true)" = Z ] && break
+        # (a zombie still answers kill -0; wait reaps it below)
+        _sb_alive "$HELPER_PID" || break
         sleep 0.1
     done
     kill -KILL "$HELPER_PID" 2>/dev/null || true

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_listener.c: unit tests of the OCI listener (listener.c), the raw
- * seccomp ioctl wrappers (notify.c) and the fdinfo parser (proc.c).
+ * seccomp ioctl wrappers (notify.c), the fdinfo parser (proc.c),
+ * and the agent's handling of notify fds (agent.c, notify.c).
  *
  * Theory of operation: real seccomp notify fds come from a forked child
  * that installs a filter notifying on getppid(2) and sends the fd back
@@ -15,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#include <poll.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <string.h>
@@ -73,7 +75,8 @@ recv_fd(int sock)
     } ctrl;
     char byte;
     struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+    struct msghdr msg = { .msg_iov = &iov,
+                          .msg_iovlen = 1,
                           .msg_control = ctrl.buf,
                           .msg_controllen = sizeof ctrl.buf };
     struct cmsghdr *cm;
@@ -144,8 +147,8 @@ notifier_start(Notifier *nt)
 {
     int sv[2];
 
-    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
-                    ==, 0);
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==,
+                    0);
     nt->pid = fork();
     g_assert_cmpint(nt->pid, >=, 0);
     if (nt->pid == 0) {
@@ -182,8 +185,7 @@ recv_notif(Notifier *nt, struct seccomp_notif *req)
 {
     g_assert_cmpint(pb_notif_recv(nt->notify_fd, req), ==, 0);
     g_assert_cmpint(req->pid, ==, nt->pid);
-    g_assert_cmpint(req->data.nr, ==,
-                    seccomp_syscall_resolve_name("getppid"));
+    g_assert_cmpint(req->data.nr, ==, seccomp_syscall_resolve_name("getppid"));
 }
 
 /* ---- the ioctl wrappers against the kernel ---- */
@@ -207,11 +209,10 @@ test_notify_ioctls(void)
     notifier_start(&nt);
     /* unknown notification ids */
     g_assert_cmpint(pb_notif_id_valid(nt.notify_fd, 12345), ==, -ENOENT);
-    g_assert_cmpint(pb_notif_respond(nt.notify_fd, 12345, 0, 0), ==,
-                    -ENOENT);
+    g_assert_cmpint(pb_notif_respond(nt.notify_fd, 12345, 0, 0), ==, -ENOENT);
     g_assert_cmpint(pb_notif_continue(nt.notify_fd, 12345), ==, -ENOENT);
-    g_assert_cmpint(pb_notif_addfd(nt.notify_fd, 12345, devnull, 50, FALSE),
-                    ==, -ENOENT);
+    g_assert_cmpint(pb_notif_addfd(nt.notify_fd, 12345, devnull, 50, FALSE), ==,
+                    -ENOENT);
 
     /* respond with a value */
     g_assert_cmpint(write(nt.ctl, "g", 1), ==, 1);
@@ -222,14 +223,12 @@ test_notify_ioctls(void)
     g_assert_cmpint(result, ==, 4242);
     /* answered: no longer valid, cannot be answered twice */
     g_assert_cmpint(pb_notif_id_valid(nt.notify_fd, req.id), ==, -ENOENT);
-    g_assert_cmpint(pb_notif_respond(nt.notify_fd, req.id, 1, 0), ==,
-                    -ENOENT);
+    g_assert_cmpint(pb_notif_respond(nt.notify_fd, req.id, 1, 0), ==, -ENOENT);
 
     /* respond with an error: getppid() returns -1 */
     g_assert_cmpint(write(nt.ctl, "g", 1), ==, 1);
     recv_notif(&nt, &req);
-    g_assert_cmpint(pb_notif_respond(nt.notify_fd, req.id, 99, -EPERM), ==,
-                    0);
+    g_assert_cmpint(pb_notif_respond(nt.notify_fd, req.id, 99, -EPERM), ==, 0);
     g_assert_cmpint(read(nt.ctl, &result, sizeof result), ==, sizeof result);
     g_assert_cmpint(result, ==, -1);
 
@@ -250,15 +249,14 @@ test_notify_ioctls(void)
 
         g_assert_cmpint(write(nt.ctl, "g", 1), ==, 1);
         recv_notif(&nt, &req);
-        g_assert_cmpint(pb_notif_addfd(nt.notify_fd, req.id, pipefd[1], 50,
-                                       want_cloexec),
-                        ==, 50);
+        g_assert_cmpint(
+            pb_notif_addfd(nt.notify_fd, req.id, pipefd[1], 50, want_cloexec),
+            ==, 50);
         g_assert_cmpint(pb_notif_respond(nt.notify_fd, req.id, 0, 0), ==, 0);
         g_assert_cmpint(read(nt.ctl, &result, sizeof result), ==,
                         sizeof result);
         g_assert_cmpint(write(nt.ctl, "i", 1), ==, 1);
-        g_assert_cmpint(write(nt.ctl, &fdnum, sizeof fdnum), ==,
-                        sizeof fdnum);
+        g_assert_cmpint(write(nt.ctl, &fdnum, sizeof fdnum), ==, sizeof fdnum);
         g_assert_cmpint(read(nt.ctl, &ino, sizeof ino), ==, sizeof ino);
         g_assert_cmpint(read(nt.ctl, &cloexec, sizeof cloexec), ==,
                         sizeof cloexec);
@@ -286,15 +284,14 @@ test_fdinfo_parse(void)
     g_assert_true(flags & O_CLOEXEC);
     g_assert_true(flags & O_NONBLOCK);
     g_assert_cmpuint(ino, ==, 12345);
-    g_assert_cmpint(pb_fdinfo_parse("pos:\t0\nflags:\t02\nmnt_id:\t9\n",
-                                    &flags, &ino),
-                    ==, 0);
+    g_assert_cmpint(
+        pb_fdinfo_parse("pos:\t0\nflags:\t02\nmnt_id:\t9\n", &flags, &ino), ==,
+        0);
     g_assert_cmpuint(flags, ==, 02);
     g_assert_cmpuint(ino, ==, 0);
-    g_assert_cmpint(pb_fdinfo_parse("pos:\t0\nmnt_id:\t9\n", &flags, &ino),
-                    ==, -EINVAL);
-    g_assert_cmpint(pb_fdinfo_parse("flags:\tzz\n", &flags, &ino), ==,
+    g_assert_cmpint(pb_fdinfo_parse("pos:\t0\nmnt_id:\t9\n", &flags, &ino), ==,
                     -EINVAL);
+    g_assert_cmpint(pb_fdinfo_parse("flags:\tzz\n", &flags, &ino), ==, -EINVAL);
     g_assert_cmpint(pb_fdinfo_parse("xflags:\t02\n", &flags, &ino), ==,
                     -EINVAL);
 }
@@ -357,14 +354,13 @@ test_scan(void)
  * parse_ok: pb_process_state_parse() of @json must succeed.
  */
 static void
-parse_ok(const char *json, guint nfds, guint index, gint64 pid,
-         const char *id)
+parse_ok(const char *json, guint nfds, guint index, gint64 pid, const char *id)
 {
     g_autoptr(GError) error = NULL;
     PbProcessState st;
 
-    g_assert_true(pb_process_state_parse(json, strlen(json), nfds, &st,
-                                         &error));
+    g_assert_true(
+        pb_process_state_parse(json, strlen(json), nfds, &st, &error));
     g_assert_no_error(error);
     g_assert_cmpuint(st.seccomp_index, ==, index);
     g_assert_cmpint(st.pid, ==, pid);
@@ -381,8 +377,8 @@ parse_bad(const char *json, guint nfds, const char *what)
     g_autoptr(GError) error = NULL;
     PbProcessState st;
 
-    g_assert_false(pb_process_state_parse(json, strlen(json), nfds, &st,
-                                          &error));
+    g_assert_false(
+        pb_process_state_parse(json, strlen(json), nfds, &st, &error));
     g_assert_error(error, PB_ERROR, PB_ERROR_INVALID);
     if (strstr(error->message, what) == NULL)
         g_error("expected \"%s\" in \"%s\"", what, error->message);
@@ -421,8 +417,8 @@ test_parse(void)
     /* "pid" is informative only (crun 1.8 exec): anything but a positive
      * int reads as 0 */
     parse_ok("{\"ociVersion\":\"1\",\"fds\":[\"seccompFd\"]}", 1, 0, 0, NULL);
-    parse_ok("{\"ociVersion\":\"1\",\"fds\":[\"seccompFd\"],\"pid\":\"5\"}",
-             1, 0, 0, NULL);
+    parse_ok("{\"ociVersion\":\"1\",\"fds\":[\"seccompFd\"],\"pid\":\"5\"}", 1,
+             0, 0, NULL);
     parse_ok("{\"ociVersion\":\"1\",\"fds\":[\"seccompFd\"],\"pid\":0}", 1, 0,
              0, NULL);
     parse_ok("{\"ociVersion\":\"1\",\"fds\":[\"seccompFd\"],\"pid\":-3}", 1, 0,
@@ -583,8 +579,7 @@ test_crun_split(Fixture *f, gconstpointer data)
 
     notifier_start(&nt);
     c = client_connect(f);
-    g_assert_cmpint(send_fds(c, crun_msg, a, &nt.notify_fd, 1), ==,
-                    (ssize_t)a);
+    g_assert_cmpint(send_fds(c, crun_msg, a, &nt.notify_fd, 1), ==, (ssize_t)a);
     spin(f, 50);
     g_assert_cmpuint(f->calls, ==, 0);
     g_assert_cmpint(send_fds(c, crun_msg + a, b - a, NULL, 0), ==,
@@ -677,10 +672,9 @@ test_rejects(Fixture *f, gconstpointer data)
         "{\"ociVersion\":\"1\",\"fds\":[\"seccompFd\"],\"pid\":5,,}", NULL
     };
     static const char *const notobj[] = { "[\"seccompFd\"]", NULL };
-    static const char *const late[] = {
-        "{\"ociVersion\":\"1\",",
-        "\"fds\":[\"seccompFd\"],\"pid\":5}", NULL
-    };
+    static const char *const late[] = { "{\"ociVersion\":\"1\",",
+                                        "\"fds\":[\"seccompFd\"],\"pid\":5}",
+                                        NULL };
     static const char *const truncated[] = {
         "{\"ociVersion\":\"1\",\"fds\":[\"seccompFd\"]", NULL
     };
@@ -803,14 +797,106 @@ test_socket_file(void)
         g_clear_error(&error);
     }
     /* a directory that does not exist */
-    g_assert_null(pb_listener_new("/nonexistent-dir/x.sock", ctx, on_fd,
-                                  NULL, &error));
+    g_assert_null(
+        pb_listener_new("/nonexistent-dir/x.sock", ctx, on_fd, NULL, &error));
     g_assert_nonnull(strstr(error->message, "/nonexistent-dir"));
     g_clear_error(&error);
 
     g_unlink(reg);
     g_rmdir(dir);
     g_main_context_unref(ctx);
+}
+
+/* ---- the agent: notify fds on its loop ---- */
+
+/*
+ * agent_getppid: ask the child for a trapped getppid() while spinning
+ * @ctx (the agent answers on it); returns what the child got.
+ */
+static long
+agent_getppid(GMainContext *ctx, Notifier *nt)
+{
+    gint64 end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+    long r = 0;
+
+    g_assert_cmpint(write(nt->ctl, "g", 1), ==, 1);
+    while (g_get_monotonic_time() < end) {
+        struct pollfd p = { .fd = nt->ctl, .events = POLLIN };
+
+        while (g_main_context_iteration(ctx, FALSE))
+            ;
+        if (poll(&p, 1, 2) == 1) {
+            g_assert_cmpint(read(nt->ctl, &r, sizeof r), ==, sizeof r);
+            return r;
+        }
+    }
+    g_error("the child's trapped call was not answered");
+    return -1;
+}
+
+/* Calls other than connect() are answered CONTINUE; the same notify fd
+ * sent twice is served once (two sources on one file would make RECV
+ * block the loop); freeing the agent closes everything and unlinks. */
+static void
+test_agent_notify(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dir = g_dir_make_tmp("pb-agent-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "a.sock", NULL);
+    GMainContext *ctx = g_main_context_new();
+    PbAgentConfig cfg = { 0 };
+    Fixture f = { .ctx = ctx, .path = path };
+    PbAgent *agent;
+    Notifier nt;
+    guint before;
+    int c1, c2;
+
+    cfg.proc_fd = -1;
+    before = count_fds();
+    agent = pb_agent_new(&cfg, ctx, &error);
+    g_assert_no_error(error);
+    g_assert_true(pb_agent_listen(agent, path, &error));
+    g_assert_no_error(error);
+    g_assert_false(pb_agent_listen(agent, path, &error));
+    g_clear_error(&error);
+
+    notifier_start(&nt);
+    c1 = client_connect(&f);
+    c2 = client_connect(&f);
+    send_fds(c1, runc_msg, strlen(runc_msg), &nt.notify_fd, 1);
+    spin(&f, 50);
+    send_fds(c2, runc_msg, strlen(runc_msg), &nt.notify_fd, 1);
+    spin(&f, 50);
+    close(c1);
+    close(c2);
+    close(nt.notify_fd);
+    nt.notify_fd = -1;
+    for (int i = 0; i < 3; i++)
+        g_assert_cmpint(agent_getppid(ctx, &nt), ==, getpid());
+    notifier_stop(&nt);
+    /* the child is gone: its notify fd hangs up and is closed */
+    spin(&f, 100);
+    pb_agent_free(agent);
+    g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+    g_assert_cmpuint(count_fds(), ==, before);
+    g_rmdir(dir);
+    g_main_context_unref(ctx);
+}
+
+/* A bad --bypass-ignore fails pb_agent_new() with its text. */
+static void
+test_agent_bad_config(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) ignore = g_ptr_array_new();
+    PbAgentConfig cfg = { 0 };
+
+    g_ptr_array_add(ignore, (gpointer) "10.0.0.0/99");
+    cfg.ignore = ignore;
+    cfg.proc_fd = -1;
+    g_assert_null(pb_agent_new(&cfg, NULL, &error));
+    g_assert_error(error, PB_ERROR, PB_ERROR_INVALID);
+    g_assert_nonnull(strstr(error->message, "10.0.0.0/99"));
 }
 
 int
@@ -828,10 +914,12 @@ main(int argc, char **argv)
                test_crun_split, fixture_teardown);
     g_test_add("/listener/two-execs", Fixture, NULL, fixture_setup,
                test_two_execs, fixture_teardown);
-    g_test_add("/listener/rejects", Fixture, NULL, fixture_setup,
-               test_rejects, fixture_teardown);
+    g_test_add("/listener/rejects", Fixture, NULL, fixture_setup, test_rejects,
+               fixture_teardown);
     g_test_add("/listener/huge", Fixture, NULL, fixture_setup, test_huge,
                fixture_teardown);
     g_test_add_func("/listener/socket-file", test_socket_file);
+    g_test_add_func("/agent/notify", test_agent_notify);
+    g_test_add_func("/agent/bad-config", test_agent_bad_config);
     return g_test_run();
 }

@@ -226,8 +226,8 @@ sockaddr_text(const struct sockaddr_storage *ss)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, buf,
                   sizeof buf);
     else if (ss->ss_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr,
-                  buf, sizeof buf);
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, buf,
+                  sizeof buf);
     return g_strdup(buf);
 }
 
@@ -247,8 +247,8 @@ test_table(void)
         g_autofree char *got = NULL;
 
         memset(&out, 0xaa, sizeof out);
-        v = pb_policy_check(policies[c->cfg], (struct sockaddr *)&in, len,
-                            &out, &out_len);
+        v = pb_policy_check(policies[c->cfg], (struct sockaddr *)&in, len, &out,
+                            &out_len);
         if (v != c->verdict)
             g_error("cfg %d dst %s: expected \"%s\", got \"%s\"", c->cfg,
                     c->dst, pb_policy_verdict_str(c->verdict),
@@ -260,8 +260,8 @@ test_table(void)
         got = sockaddr_text(&out);
         g_assert_cmpstr(got, ==, c->host_dst ? c->host_dst : c->dst);
         if (in.ss_family == AF_INET) {
-            g_assert_cmpuint(ntohs(((struct sockaddr_in *)&out)->sin_port),
-                             ==, 8080);
+            g_assert_cmpuint(ntohs(((struct sockaddr_in *)&out)->sin_port), ==,
+                             8080);
         } else {
             struct sockaddr_in6 *o6 = (struct sockaddr_in6 *)&out;
 
@@ -285,54 +285,54 @@ test_lengths(void)
     socklen_t out_len;
 
     make_sockaddr("1.1.1.1", 80, &in);
-    g_assert_cmpint(pb_policy_check(p, (struct sockaddr *)&in, 16, &out,
-                                    &out_len),
-                    ==, PB_POLICY_BYPASS);
-    g_assert_cmpint(pb_policy_check(p, (struct sockaddr *)&in, 15, &out,
-                                    &out_len),
-                    ==, PB_POLICY_DENY_SHORT);
-    g_assert_cmpint(pb_policy_check(p, (struct sockaddr *)&in, 1, &out,
-                                    &out_len),
-                    ==, PB_POLICY_DENY_SHORT);
-    g_assert_cmpint(pb_policy_check(p, (struct sockaddr *)&in, 0, &out,
-                                    &out_len),
-                    ==, PB_POLICY_DENY_SHORT);
+    g_assert_cmpint(
+        pb_policy_check(p, (struct sockaddr *)&in, 16, &out, &out_len), ==,
+        PB_POLICY_BYPASS);
+    g_assert_cmpint(
+        pb_policy_check(p, (struct sockaddr *)&in, 15, &out, &out_len), ==,
+        PB_POLICY_DENY_SHORT);
+    g_assert_cmpint(
+        pb_policy_check(p, (struct sockaddr *)&in, 1, &out, &out_len), ==,
+        PB_POLICY_DENY_SHORT);
+    g_assert_cmpint(
+        pb_policy_check(p, (struct sockaddr *)&in, 0, &out, &out_len), ==,
+        PB_POLICY_DENY_SHORT);
     /* a longer AF_INET sockaddr is fine (the kernel ignores the rest) */
-    g_assert_cmpint(pb_policy_check(p, (struct sockaddr *)&in, 128, &out,
-                                    &out_len),
-                    ==, PB_POLICY_BYPASS);
+    g_assert_cmpint(
+        pb_policy_check(p, (struct sockaddr *)&in, 128, &out, &out_len), ==,
+        PB_POLICY_BYPASS);
     g_assert_cmpuint(out_len, ==, sizeof(struct sockaddr_in));
 
     make_sockaddr("2001:db8::1", 80, &in);
     /* SIN6_LEN_RFC2133 (24): no scope id, read as 0 */
-    g_assert_cmpint(pb_policy_check(p, (struct sockaddr *)&in, 24, &out,
-                                    &out_len),
-                    ==, PB_POLICY_BYPASS);
+    g_assert_cmpint(
+        pb_policy_check(p, (struct sockaddr *)&in, 24, &out, &out_len), ==,
+        PB_POLICY_BYPASS);
     g_assert_cmpuint(((struct sockaddr_in6 *)&out)->sin6_scope_id, ==, 0);
-    g_assert_cmpint(pb_policy_check(p, (struct sockaddr *)&in, 23, &out,
-                                    &out_len),
-                    ==, PB_POLICY_DENY_SHORT);
-    g_assert_cmpint(pb_policy_check(p, (struct sockaddr *)&in, 28, &out,
-                                    &out_len),
-                    ==, PB_POLICY_BYPASS);
+    g_assert_cmpint(
+        pb_policy_check(p, (struct sockaddr *)&in, 23, &out, &out_len), ==,
+        PB_POLICY_DENY_SHORT);
+    g_assert_cmpint(
+        pb_policy_check(p, (struct sockaddr *)&in, 28, &out, &out_len), ==,
+        PB_POLICY_BYPASS);
 
-    g_assert_cmpint(pb_policy_check(p, (struct sockaddr *)&un, sizeof un,
-                                    &out, &out_len),
-                    ==, PB_POLICY_DENY_FAMILY);
+    g_assert_cmpint(
+        pb_policy_check(p, (struct sockaddr *)&un, sizeof un, &out, &out_len),
+        ==, PB_POLICY_DENY_FAMILY);
     in.ss_family = AF_UNSPEC;
-    g_assert_cmpint(pb_policy_check(p, (struct sockaddr *)&in, 16, &out,
-                                    &out_len),
-                    ==, PB_POLICY_DENY_FAMILY);
+    g_assert_cmpint(
+        pb_policy_check(p, (struct sockaddr *)&in, 16, &out, &out_len), ==,
+        PB_POLICY_DENY_FAMILY);
 }
 
 /* CIDR parsing: forms, masking, errors naming the input. */
 static void
 test_cidr(void)
 {
-    static const char *const bad[] = { "",         "foo",      "1.2.3.4/",
-                                       "1.2.3.4/33", "::/129", "1.2.3/8",
-                                       "1.2.3.4/8x", "1.2.3.4/-1",
-                                       "10.0.0.0/ 8" };
+    static const char *const bad[] = {
+        "",        "foo",        "1.2.3.4/",   "1.2.3.4/33", "::/129",
+        "1.2.3/8", "1.2.3.4/8x", "1.2.3.4/-1", "10.0.0.0/ 8"
+    };
     PbCidr c;
     char buf[INET6_ADDRSTRLEN];
 
@@ -344,8 +344,7 @@ test_cidr(void)
     g_assert_true(pb_cidr_parse("192.0.2.77", &c, NULL));
     g_assert_cmpuint(c.prefix, ==, 32);
     g_assert_true(pb_cidr_parse("10.1.2.3/0", &c, NULL));
-    g_assert_cmpstr(inet_ntop(AF_INET, c.addr, buf, sizeof buf), ==,
-                    "0.0.0.0");
+    g_assert_cmpstr(inet_ntop(AF_INET, c.addr, buf, sizeof buf), ==, "0.0.0.0");
     g_assert_true(pb_cidr_parse("2001:db8:ab:cd::1/36", &c, NULL));
     g_assert_cmpint(c.family, ==, AF_INET6);
     g_assert_cmpuint(c.prefix, ==, 36);
@@ -385,8 +384,7 @@ test_names(void)
 {
     for (int v = PB_POLICY_BYPASS; v <= PB_POLICY_DENY_IGNORED; v++)
         g_assert_cmpstr(pb_policy_verdict_str(v), !=, "?");
-    g_assert_cmpstr(pb_policy_verdict_str(PB_POLICY_DENY_IGNORED + 1), ==,
-                    "?");
+    g_assert_cmpstr(pb_policy_verdict_str(PB_POLICY_DENY_IGNORED + 1), ==, "?");
 }
 
 int

@@ -14,7 +14,8 @@
 # sends one add_hostfwd per port to the API socket (guest_addr "", SHUT_WR,
 # one read of 2048 bytes).  Checks: the page through the published port,
 # the client address the container logs (10.0.2.2: no userspace proxy),
-# no rootlessport process, UDP through the published port, and cleanup on
+# no rootlessport process, UDP through the published port (source address
+# kept), and cleanup on
 # container removal (helper gone, API socket gone).
 . "$(dirname "$0")/../lib/harness.sh"
 sb_enter_private_host "$@"
@@ -60,16 +61,21 @@ chown -R "$user" "$U"
 pm() {
     sb_as_user env "XDG_CONFIG_HOME=$U/config" timeout 90 podman "$@"
 }
+# Remove the container and podman's per-user pause process (catatonit, by
+# its pid file), then run the harness's own cleanup with our exit status.
 cleanup_podman() {
+    local pause
     pm rm -f -t 0 c1 >/dev/null 2>&1 || true
+    pause=$(cat "/run/user/$uid/libpod/tmp/pause.pid" 2>/dev/null || true)
+    [ -z "$pause" ] || kill "$pause" 2>/dev/null || true
 }
-trap 'rc=$?; cleanup_podman; (exit $rc); _sb_cleanup' EXIT
+trap 'rc=$?; trap - ERR; set +e; cleanup_podman; (exit $rc); _sb_cleanup' EXIT
 
 pm import "$U/rootfs.tar" localhost/sbbb:latest >/dev/null
 pm run -d --name c1 --pull=never \
     --network=slirp4netns:port_handler=slirp4netns \
-    -p 127.0.0.1:18092:80 -p 127.0.0.1:18094:53/udp -v /usr:/usr:ro \
-    localhost/sbbb:latest sh -c '/usr/bin/socat UDP4-RECVFROM:53,fork "SYSTEM:echo udp-ok" & exec httpd -f -v -p 80 -h /var/www' >/dev/null
+    -p 127.0.0.1:18092:80 -p 18094:53/udp -v /usr:/usr:ro \
+    localhost/sbbb:latest sh -c '/usr/bin/socat UDP4-RECVFROM:53,fork "SYSTEM:echo \$SOCAT_PEERADDR" & exec httpd -f -v -p 80 -h /var/www' >/dev/null
 
 page() { curl -sS -m 3 "http://127.0.0.1:$1/index.html"; }
 if ! sb_wait_until 30 page 18092; then
@@ -89,14 +95,20 @@ sock=$(printf '%s\n' "$args" | sed -n 's/.*--api-socket \([^ ]*\).*/\1/p')
 api=$(sb_api '{"execute":"list_hostfwd"}' "$sock")
 # (podman adds them in map order: either id may come first)
 sb_assert_contains "$api" '"proto":"tcp","host_addr":"127.0.0.1","host_port":18092,"guest_addr":"10.0.2.100","guest_port":80}' "TCP forward listed"
-sb_assert_contains "$api" '"proto":"udp","host_addr":"127.0.0.1","host_port":18094,"guest_addr":"10.0.2.100","guest_port":53}' "UDP forward listed"
+sb_assert_contains "$api" '"proto":"udp","host_addr":"0.0.0.0","host_port":18094,"guest_addr":"10.0.2.100","guest_port":53}' "UDP forward listed"
 [ "$(grep -o '"id":' <<<"$api" | wc -l)" = 2 ] || sb_fail "expected 2 entries: $api"
 
 # The container sees the client as 10.0.2.2 (no proxy in between).
 logs=$(pm logs c1 2>&1)
 sb_assert_contains "$logs" "10.0.2.2" "httpd log shows the client address"
 
-udp_ok() { [ "$(echo x | timeout 3 socat -T 2 - UDP4:127.0.0.1:18094)" = udp-ok ]; }
+# UDP from a non-loopback address of the private host: podman passes
+# --disable-host-loopback, and then libslirp drops UDP replies to loopback
+# clients (they would go to 10.0.2.2 = host loopback), as with slirp4netns.
+ip tuntap add sbsrc mode tun
+ip link set sbsrc up
+ip addr add 192.0.2.1/32 dev sbsrc
+udp_ok() { [ "$(echo x | timeout 3 socat -T 2 - UDP4:192.0.2.1:18094,bind=192.0.2.1)" = 192.0.2.1 ]; }
 if ! sb_wait_until 15 udp_ok; then
     pm logs c1 >&2 || true
     pm exec c1 ps >&2 || true

@@ -11,7 +11,7 @@
 # with a busybox httpd as the child.  rootlesskit creates tap0 itself,
 # starts slirpbypass without -c, and talks to the API socket
 # (STATE/.s4nn.sock) for -p and for rootlessctl add-ports/list-ports/
-# remove-ports.  Checks: the page through the -p port and through an
+# remove-ports (--pidns: everything in the child dies with it).  Checks: the page through the -p port and through an
 # added port, the port list, removal closing the port, and the child's
 # view of the client address (10.0.2.2 for loopback clients).
 . "$(dirname "$0")/../lib/harness.sh"
@@ -36,8 +36,8 @@ chmod 0755 "$T/peer.sh"
 
 sb_bg sb_as_user timeout 90 rootlesskit --state-dir="$state" --net=slirp4netns \
     --mtu=65520 --slirp4netns-binary="$bin" --port-driver=slirp4netns \
-    --disable-host-loopback -p 127.0.0.1:18083:80/tcp \
-    sh -c "busybox httpd -p 80 -h $T/www && exec socat TCP4-LISTEN:81,reuseaddr,fork EXEC:$T/peer.sh"
+    --disable-host-loopback --pidns -p 127.0.0.1:18083:80/tcp \
+    sh -c "busybox httpd -f -p 80 -h $T/www & exec socat TCP4-LISTEN:81,reuseaddr,fork EXEC:$T/peer.sh"
 RK_PID=$BG_PID
 RK_LOG=$BG_LOG
 page() { curl -sS -m 3 "http://127.0.0.1:$1/index.html"; }

@@ -19,6 +19,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <poll.h>
 #include <string.h>
@@ -103,17 +104,36 @@ fd_readable(int fd)
     return poll(&p, 1, 0) > 0;
 }
 
-/* Runs the context until fd is readable; fails after GUARD_MS. */
+static gboolean
+on_fd_ready(gint fd, GIOCondition cond, gpointer data)
+{
+    *(gboolean *)data = TRUE;
+    return G_SOURCE_REMOVE;
+}
+
+/* Runs the context until fd is readable; fails after GUARD_MS.  The fd is
+ * watched on the same context, so the loop wakes as soon as it is. */
 static void
 pump_until_readable(Fx *fx, int fd)
 {
-    gint64 deadline = g_get_monotonic_time() + GUARD_MS * 1000;
+    gboolean ready = fd_readable(fd), expired = FALSE;
+    GSource *watch, *guard;
 
-    while (!fd_readable(fd)) {
-        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
-        /* wake up at least every 10 ms to look at fd */
-        pump_for(fx, 10);
-    }
+    if (ready)
+        return;
+    watch = g_unix_fd_source_new(fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+    g_source_set_callback(watch, G_SOURCE_FUNC(on_fd_ready), &ready, NULL);
+    g_source_attach(watch, fx->ctx);
+    guard = g_timeout_source_new(GUARD_MS);
+    g_source_set_callback(guard, on_wake, &expired, NULL);
+    g_source_attach(guard, fx->ctx);
+    while (!ready && !expired)
+        g_main_context_iteration(fx->ctx, TRUE);
+    g_source_destroy(watch);
+    g_source_unref(watch);
+    g_source_destroy(guard);
+    g_source_unref(guard);
+    g_assert_false(expired);
 }
 
 static int

@@ -35,7 +35,9 @@ export SLIRPBYPASS BENCH_RUNS BENCH_SECONDS AB_REQUESTS BENCH_HELPERS BENCH_MTU 
 
 . "$(dirname "$0")/../lib/harness.sh"
 sb_enter_private_host "$@"
-sb_need iperf3 ab busybox jq socat
+sb_need iperf3 ab jq socat
+TINYHTTPD=${TINYHTTPD:-$(dirname "$SLIRPBYPASS")/tests/bench/tinyhttpd}
+[ -x "$TINYHTTPD" ] || sb_fail "build first: $TINYHTTPD not found"
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "nan"; else print a[int((NR + 1) / 2)]}'; }
 
@@ -64,9 +66,10 @@ for h in $BENCH_HELPERS; do
     sb_start_target
     rm -f "$T/api.sock"
     SLIRPBYPASS=$bin sb_start_helper -c --mtu="$BENCH_MTU" --api-socket "$T/api.sock" "$TARGET_PID" tap0
-    mkdir -p "$T/www" && head -c 1024 /dev/zero | tr '\0' x >"$T/www/index.html" && chmod -R a+rX "$T/www"
     sb_bg sb_in_target iperf3 -s -p 5201
-    sb_bg sb_in_target busybox httpd -f -p 80 -h "$T/www"
+    # tinyhttpd, not busybox httpd: httpd forks per connection and would
+    # measure fork() rather than the forward.
+    sb_bg sb_in_target "$TINYHTTPD" 80
     for req in '{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_addr":"127.0.0.1","host_port":15201,"guest_addr":"","guest_port":5201}}' \
         '{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_addr":"127.0.0.1","host_port":18080,"guest_addr":"","guest_port":80}}'; do
         r=$(sb_api "$req")

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <linux/kcmp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -133,6 +134,7 @@ pb_agent_new(const PbAgentConfig *cfg, GMainContext *ctx, GError **error)
     PbAgent *agent;
     PbCore *core;
     const char *env = g_getenv("SLIRPBYPASS_DEBUG");
+    struct rlimit rl;
 
     pb_debug_enabled = cfg->debug || (env && *env && g_strcmp0(env, "0"));
     policy = pb_policy_new(cfg, error);
@@ -165,6 +167,9 @@ pb_agent_new(const PbAgentConfig *cfg, GMainContext *ctx, GError **error)
     core->outbound4 = cfg->outbound_addr;
     core->has_outbound6 = cfg->has_outbound_addr6;
     core->outbound6 = cfg->outbound_addr6;
+    core->max_pending = PB_MAX_PENDING;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        core->max_pending = CLAMP(rl.rlim_cur / 4, 16, PB_MAX_PENDING);
     core->procs = pb_procs_new(core->proc_fd, core->ctx);
     core->defaults = pb_sock_defaults_new();
     g_queue_init(&core->notifies);

@@ -91,6 +91,7 @@ typedef struct {
     struct sockaddr_in6 outbound6;
     GQueue notifies; /* PbNotify * */
     guint npending;  /* blocking connects in progress */
+    guint max_pending;
     /* blocking connects with SO_SNDTIMEO interrupted by a signal, for
      * answering their SA_RESTART restart EINTR (connect.c) */
     struct {
@@ -105,7 +106,8 @@ typedef struct {
     guint64 n_errors;
 } PbCore;
 
-/* At most this many blocking connects wait at once; more: CONTINUE. */
+/* At most this many blocking connects wait at once (each holds a socket;
+ * also at most a quarter of RLIMIT_NOFILE); more: CONTINUE. */
 #define PB_MAX_PENDING 1024
 
 /* ---- notify.c: one notify fd ---- */

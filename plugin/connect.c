@@ -484,7 +484,7 @@ pending_start(PbCall *c, int host, const struct timeval *sndtimeo)
     PbPending *p;
     gint64 now = g_get_monotonic_time();
 
-    if (c->core->npending >= PB_MAX_PENDING)
+    if (c->core->npending >= c->core->max_pending)
         return FALSE;
     p = (PbPending *)g_source_new(&pending_funcs, sizeof(PbPending));
     p->n = c->n;

@@ -17,7 +17,8 @@
  * FD_CLOEXEC on the agent's copy).  Opening that file costs about three
  * times more than reading it, and programs reuse the same few fd numbers
  * for their sockets, so the open fdinfo files are cached per (tid, fd) in
- * a few slots per process and re-read with pread(2) at offset 0, which
+ * a direct-mapped table per process (bounded in all) and re-read with
+ * pread(2) at offset 0, which
  * makes the seq_file render the slot's current file again.  A cached
  * fdinfo file pins the task's struct pid, not its number: once the task
  * is gone the read fails and the slot is reopened, so a recycled tid
@@ -41,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -52,10 +54,18 @@
 #define SYS_pidfd_getfd 438
 #endif
 
-/* Cached fdinfo files per process, replaced round robin. */
-#define PB_INFO_SLOTS 8
-/* Beyond this many cached tasks the whole cache is dropped (a safety net:
- * exited processes are dropped by their watch). */
+/* Cached fdinfo files per process, direct-mapped by (tid, fd): a busy
+ * client (ab, a proxy) rotates through dozens of socket fd numbers. */
+#define PB_INFO_SLOTS 64
+/* Fd budgets of the caches (pidfds, fdinfo files), so that the agent and
+ * libslirp in the same process never run out of fds: an eighth of
+ * RLIMIT_NOFILE each, within these bounds.  A process beyond the budget
+ * evicts another one; it is reopened on its next call. */
+#define PB_MIN_BUDGET 16
+#define PB_MAX_PROCS 256
+#define PB_MAX_INFO_FDS 512
+/* Beyond this many cached thread ids the tid map is dropped (threads that
+ * exit are not watched; their process's exit drops them too). */
 #define PB_MAX_TASKS 8192
 
 typedef struct {
@@ -70,7 +80,6 @@ typedef struct {
     int pidfd;
     GSource *watch;
     PbInfoSlot slots[PB_INFO_SLOTS];
-    guint next_slot;
 } PbProc;
 
 struct PbProcs {
@@ -78,6 +87,9 @@ struct PbProcs {
     GMainContext *ctx;
     GHashTable *by_tgid; /* tgid -> PbProc * (owned) */
     GHashTable *by_tid;  /* tid -> PbProc * (borrowed) */
+    guint n_infofds;     /* open fdinfo files in all PbProcs */
+    guint max_procs;     /* budgets, from RLIMIT_NOFILE */
+    guint max_infofds;
 };
 
 /*
@@ -92,9 +104,12 @@ proc_free(gpointer data)
         g_source_destroy(p->watch);
         g_source_unref(p->watch);
     }
-    for (guint i = 0; i < PB_INFO_SLOTS; i++)
-        if (p->slots[i].infofd >= 0)
+    for (guint i = 0; i < PB_INFO_SLOTS; i++) {
+        if (p->slots[i].infofd >= 0) {
             close(p->slots[i].infofd);
+            p->owner->n_infofds--;
+        }
+    }
     if (p->pidfd >= 0)
         close(p->pidfd);
     g_free(p);
@@ -195,14 +210,20 @@ proc_attach(PbProcs *procs, pid_t tid, int *err)
             return NULL;
         }
     }
-    if (g_hash_table_size(procs->by_tid) >= PB_MAX_TASKS) {
+    if (g_hash_table_size(procs->by_tid) >= PB_MAX_TASKS)
         g_hash_table_remove_all(procs->by_tid);
-        g_hash_table_remove_all(procs->by_tgid);
-    }
     p = g_hash_table_lookup(procs->by_tgid, GINT_TO_POINTER(tgid));
     if (p && proc_is_dead(p)) {
         proc_drop(procs, p);
         p = NULL;
+    }
+    if (p == NULL && g_hash_table_size(procs->by_tgid) >= procs->max_procs) {
+        GHashTableIter it;
+        gpointer victim;
+
+        g_hash_table_iter_init(&it, procs->by_tgid);
+        if (g_hash_table_iter_next(&it, NULL, &victim))
+            proc_drop(procs, victim);
     }
     if (p == NULL) {
         if (pidfd < 0)
@@ -239,9 +260,15 @@ PbProcs *
 pb_procs_new(int proc_fd, GMainContext *ctx)
 {
     PbProcs *procs = g_new0(PbProcs, 1);
+    struct rlimit rl;
+    guint64 budget = G_MAXUINT;
 
     procs->proc_fd = proc_fd;
     procs->ctx = ctx;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        budget = rl.rlim_cur / 8;
+    procs->max_procs = CLAMP(budget, PB_MIN_BUDGET, PB_MAX_PROCS);
+    procs->max_infofds = CLAMP(budget, PB_MIN_BUDGET, PB_MAX_INFO_FDS);
     procs->by_tgid =
         g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, proc_free);
     procs->by_tid = g_hash_table_new(g_direct_hash, g_direct_equal);
@@ -380,17 +407,15 @@ pb_procs_fdinfo(PbProcs *procs, pid_t tid, int target_fd, unsigned int *flags,
     int infofd, r;
 
     if (p != NULL) {
-        for (guint i = 0; i < PB_INFO_SLOTS; i++) {
-            PbInfoSlot *s = &p->slots[i];
-
-            if (s->infofd >= 0 && s->tid == tid && s->fd == target_fd) {
-                if (fdinfo_read(s->infofd, flags, ino) == 0)
-                    return 0;
-                slot = s; /* stale: reopen into the same slot */
-                close(s->infofd);
-                s->infofd = -1;
-                break;
-            }
+        slot = &p->slots[((guint)target_fd + (guint)tid * 31u) % PB_INFO_SLOTS];
+        if (slot->infofd >= 0 && slot->tid == tid && slot->fd == target_fd &&
+            fdinfo_read(slot->infofd, flags, ino) == 0)
+            return 0;
+        /* empty, another (tid, fd), or stale: (re)open into this slot */
+        if (slot->infofd >= 0) {
+            close(slot->infofd);
+            slot->infofd = -1;
+            procs->n_infofds--;
         }
     }
     snprintf(path, sizeof path, "%d/fdinfo/%d", (int)tid, target_fd);
@@ -398,19 +423,14 @@ pb_procs_fdinfo(PbProcs *procs, pid_t tid, int target_fd, unsigned int *flags,
     if (infofd < 0)
         return -errno;
     r = fdinfo_read(infofd, flags, ino);
-    if (r < 0 || p == NULL) {
+    if (r < 0 || slot == NULL || procs->n_infofds >= procs->max_infofds) {
         close(infofd);
         return r;
-    }
-    if (slot == NULL) {
-        slot = &p->slots[p->next_slot];
-        p->next_slot = (p->next_slot + 1) % PB_INFO_SLOTS;
-        if (slot->infofd >= 0)
-            close(slot->infofd);
     }
     slot->tid = tid;
     slot->fd = target_fd;
     slot->infofd = infofd;
+    procs->n_infofds++;
     return 0;
 }
 

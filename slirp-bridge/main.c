@@ -41,6 +41,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+/*
+ * ASan builds only: LeakSanitizer's exit-time check needs ptrace and /proc,
+ * which the sandbox and the self-seccomp filter take away on purpose (it
+ * would die of SIGSYS).  LSan asks this hook before checking; every run
+ * without those options keeps the leak check.
+ */
+static int sb_lsan_impossible;
+int __lsan_is_turned_off(void);
+__attribute__((used, visibility("default"))) int
+__lsan_is_turned_off(void)
+{
+    return sb_lsan_impossible;
+}
+#define SB_LSAN_IMPOSSIBLE() (sb_lsan_impossible = 1)
+#else
+#define SB_LSAN_IMPOSSIBLE() ((void)0)
+#endif
+
 typedef struct {
     GMainLoop *loop;
     int exit_status;
@@ -354,6 +373,8 @@ run(SbConfig *cfg)
     }
     g_unix_fd_add(sigfd, G_IO_IN, on_signal, &state);
 
+    if (cfg->enable_sandbox || cfg->enable_seccomp)
+        SB_LSAN_IMPOSSIBLE();
     if (cfg->enable_sandbox) {
         SbSandboxOptions so = { 0 };
         if (bypass)

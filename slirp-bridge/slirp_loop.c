@@ -175,12 +175,25 @@ cb_timer_mod(void *timer, int64_t expire_time, void *opaque)
     t->expire_ms = expire_time;
 }
 
-/* Forget fd's epoll registration (libslirp is closing it). */
+/*
+ * Forget fd's epoll registration (libslirp is closing it, or the number is
+ * being reused).  The entry itself stays in the table until the next
+ * sync_epoll(): this runs from inside slirp_input()/slirp_pollfds_poll()
+ * while s->by_idx still points at the entries of the current round, so
+ * freeing it here would leave a dangling pointer (seen under ASan).
+ */
 static void
 entry_forget(SbSlirp *s, int fd)
 {
-    if (g_hash_table_remove(s->entries, GINT_TO_POINTER(fd)))
+    SbPollEntry *e = g_hash_table_lookup(s->entries, GINT_TO_POINTER(fd));
+
+    if (!e)
+        return;
+    if (e->registered)
         (void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
+    e->registered = 0;
+    e->revents = 0;
+    e->checked = FALSE;
 }
 
 /* implements SlirpCb.register_poll_fd: a new socket; a stale entry with

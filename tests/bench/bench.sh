@@ -91,7 +91,7 @@ slirp_run()
 {
     sb_target_argv
     iperf_client "$BENCH_FILE" "$1" "${SB_TARGET_ARGV[@]}"
-    if ! _sb_alive "$HELPER_PID"; then
+    if ! sb_alive "$HELPER_PID"; then
         # A crash is a finding: show it instead of a silent "n/a".
         {
             echo "bench: the helper died during $BENCH_FILE; its log:"

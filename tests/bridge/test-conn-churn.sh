@@ -43,7 +43,7 @@ chmod 0755 "$T/churn.sh"
 # frames from the tap.
 failures=$(sb_in_target timeout 240 sh -c '
     for j in 1 2 3 4; do "$0" "$1" & done; wait' "$T/churn.sh" "$((N / 4))" 2>&1 | head -n 20 || true)
-_sb_alive "$HELPER_PID" || {
+sb_alive "$HELPER_PID" || {
     sed 's/^/    /' "$HELPER_LOG" | tail -n 40 >&2
     sb_fail "the helper died during the churn"
 }

@@ -27,7 +27,7 @@ for mtu in 1500 65520; do
             rc=0
             sb_in_target timeout $((SECS + 20)) iperf3 -c 10.0.2.2 -p 5201 -t "$SECS" -J "${rev[@]}" \
                 >"$T/iperf.json" 2>&1 || rc=$?
-            _sb_alive "$HELPER_PID" || {
+            sb_alive "$HELPER_PID" || {
                 tail -n 40 "$HELPER_LOG" | sed 's/^/    /' >&2
                 sb_fail "helper died during iperf3 mtu $mtu $dir run $i"
             }

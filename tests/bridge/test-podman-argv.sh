@@ -56,7 +56,7 @@ start_podman_style()
     sb_exit_pipe 3
     sb_start_helper sb_as_user "$@"
     TARGET_PID=$(cat "$run/target.pid")
-    _sb_track "$TARGET_PID"
+    sb_track "$TARGET_PID"
 }
 
 # check_container MTU - podman's -c result.

@@ -21,7 +21,7 @@ start_and_read()
     # fifo open pairs with the reader below instead of blocking the test.
     "$SLIRPBYPASS" "$@" 5>"$T/rfifo" </dev/null >"$HELPER_LOG" 2>&1 &
     HELPER_PID=$!
-    _sb_track "$HELPER_PID"
+    sb_track "$HELPER_PID"
     timeout 20 cat "$T/rfifo" >"$T/ready" || sb_fail "ready pipe: no EOF within 20 s"
     {
         [ -S "$T/api.sock" ] && echo api-socket

@@ -33,7 +33,7 @@
 # clean them up); and redirections written on a function call (`sb_bg cmd
 # 5>fifo`) are made by the test shell itself, not the background child.
 #
-# Public API (see tests/README.md and /tmp/brief.md):
+# Public API (each function is documented where it is defined):
 #   sb_enter_private_host "$@"   sb_fail MSG   sb_skip MSG   sb_log MSG
 #   sb_tmpdir                    sb_start_target [--user NAME]
 #   sb_in_target CMD...          sb_start_helper ARGS...   sb_stop_helper
@@ -52,6 +52,8 @@
 #   sb_strict                    (set -eEuo pipefail; a failing command
 #                                 fails the test naming its line)
 #   sb_api JSON [SOCKET]         (one API request, prints the reply)
+#   sb_alive PID                 (PID exists and is not a zombie)
+#   sb_track PID                 (kill PID at exit, like sb_bg's processes)
 #   sb_exit_pipe FD / sb_close_exit_pipe  (an exit pipe for the next helper)
 #   SB_HELPER_WRAP=(cmd args)    (array: extra wrapper between the user
 #                                 prefix and $SLIRPBYPASS; must exec it)
@@ -119,8 +121,8 @@ sb_need()
     done
 }
 
-# _sb_alive PID - true while PID exists and is not a zombie.
-_sb_alive()
+# sb_alive PID - true while PID exists and is not a zombie.
+sb_alive()
 {
     local state
     kill -0 "$1" 2>/dev/null || return 1
@@ -141,7 +143,7 @@ _sb_cleanup()
     for ((i = 0; i < 30; i++)); do
         alive=0
         for pid in "${SB_PIDS[@]}"; do
-            _sb_alive "$pid" && alive=1
+            sb_alive "$pid" && alive=1
         done
         [ "$alive" = 0 ] && break
         sleep 0.1
@@ -155,8 +157,8 @@ _sb_cleanup()
     exit "$rc"
 }
 
-# _sb_track PID - remember PID so that the EXIT trap kills it.
-_sb_track()
+# sb_track PID - remember PID so that the EXIT trap kills it.
+sb_track()
 {
     SB_PIDS+=("$1")
 }
@@ -362,7 +364,7 @@ sb_bg()
     _sb_expand_argv "$@"
     eval '"${SB_ARGV[@]}" </dev/null >"$BG_LOG" 2>&1 '"$(_sb_close_redirs)"' &'
     BG_PID=$!
-    _sb_track "$BG_PID"
+    sb_track "$BG_PID"
 }
 
 # sb_start_target [--user NAME] - start a "container": a `sleep` in a new
@@ -448,7 +450,7 @@ sb_start_helper()
     eval '"${prefix[@]}" "${SB_HELPER_WRAP[@]}" "$SLIRPBYPASS" "${args[@]}" </dev/null >"$HELPER_LOG" 2>&1 '"$redir"' &'
     SB_EXIT_FIFO=""
     HELPER_PID=$!
-    _sb_track "$HELPER_PID"
+    sb_track "$HELPER_PID"
     export HELPER_PID HELPER_LOG
     exec {rfd}<"$fifo"
     IFS= read -r -t "$SB_TIMEOUT" -n 1 -u "$rfd" byte || true
@@ -477,7 +479,7 @@ sb_stop_helper()
     kill "-$sig" "$HELPER_PID" 2>/dev/null || true
     for ((i = 0; i < 100; i++)); do
         # (a zombie still answers kill -0; wait reaps it below)
-        _sb_alive "$HELPER_PID" || break
+        sb_alive "$HELPER_PID" || break
         sleep 0.1
     done
     kill -KILL "$HELPER_PID" 2>/dev/null || true

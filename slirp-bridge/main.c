@@ -94,12 +94,11 @@ print_banner(const SbConfig *cfg)
     if (cfg->api_socket)
         printf("* API Socket:      %s\n", cfg->api_socket);
     if (cfg->has_outbound_addr)
-        printf("* Outbound IPv4:    %s\n",
-               ip4(cfg->outbound_addr.sin_addr, b));
+        printf("* Outbound IPv4:    %s\n", ip4(cfg->outbound_addr.sin_addr, b));
     if (cfg->has_outbound_addr6)
-        printf("* Outbound IPv6:    %s\n",
-               inet_ntop(AF_INET6, &cfg->outbound_addr6.sin6_addr, b,
-                         sizeof b));
+        printf(
+            "* Outbound IPv6:    %s\n",
+            inet_ntop(AF_INET6, &cfg->outbound_addr6.sin6_addr, b, sizeof b));
     if (cfg->has_macaddr)
         printf("* MAC address:     %02x:%02x:%02x:%02x:%02x:%02x\n",
                cfg->macaddr[0], cfg->macaddr[1], cfg->macaddr[2],
@@ -209,8 +208,8 @@ add_publish(const SbConfig *cfg, GArray *fwds, PdTable *table, GError **error)
 
         if (!pd_table_add(table, &g_array_index(fwds, PdForward, i), &id,
                           error)) {
-            g_prefix_error(error, "--publish %s: ",
-                           (char *)cfg->publish->pdata[i]);
+            g_prefix_error(error,
+                           "--publish %s: ", (char *)cfg->publish->pdata[i]);
             return FALSE;
         }
     }
@@ -247,8 +246,7 @@ set_api_info(const SbConfig *cfg, PdApi *api, gboolean bypass)
  * Returns: (transfer full) the agent, or NULL with @error set.
  */
 static PbAgent *
-start_agent(const SbConfig *cfg, int proc_fd, GMainContext *ctx,
-            GError **error)
+start_agent(const SbConfig *cfg, int proc_fd, GMainContext *ctx, GError **error)
 {
     PbAgentConfig ac = { 0 };
     struct stat st;

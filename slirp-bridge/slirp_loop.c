@@ -83,12 +83,12 @@ struct SbSlirp {
     int tapfd;
     int epfd;
     guint8 *buf;
-    GHashTable *entries;  /* fd -> SbPollEntry* */
-    GPtrArray *by_idx;    /* index from add_poll -> SbPollEntry* */
+    GHashTable *entries; /* fd -> SbPollEntry* */
+    GPtrArray *by_idx;   /* index from add_poll -> SbPollEntry* */
     guint64 round;
     gint64 next_resync_us;
-    GList *timers;        /* SbTimer* */
-    gboolean stopped;     /* tap failed: no more reads */
+    GList *timers;    /* SbTimer* */
+    gboolean stopped; /* tap failed: no more reads */
     SbFatalFunc fatal;
     gpointer fatal_data;
     guint64 tx_drops;
@@ -475,9 +475,8 @@ source_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
     struct epoll_event evs[SB_EPOLL_BATCH];
     int n;
 
-    if (s->tap_tag &&
-        (g_source_query_unix_fd(source, s->tap_tag) &
-         (G_IO_IN | G_IO_HUP | G_IO_ERR)))
+    if (s->tap_tag && (g_source_query_unix_fd(source, s->tap_tag) &
+                       (G_IO_IN | G_IO_HUP | G_IO_ERR)))
         drain_tap(s);
 
     for (guint i = 0; i < s->by_idx->len; i++)
@@ -490,8 +489,8 @@ source_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
         } while (n < 0 && errno == EINTR);
     }
     for (int i = 0; i < n; i++) {
-        SbPollEntry *e = g_hash_table_lookup(
-            s->entries, GINT_TO_POINTER(evs[i].data.fd));
+        SbPollEntry *e =
+            g_hash_table_lookup(s->entries, GINT_TO_POINTER(evs[i].data.fd));
         if (e)
             e->revents = evs[i].events;
     }
@@ -519,8 +518,7 @@ static GSourceFuncs sb_slirp_source_funcs = {
  * Returns: (transfer full): the instance, or NULL.
  */
 SbSlirp *
-sb_slirp_new(const SbConfig *cfg, int tapfd, GMainContext *ctx,
-             GError **error)
+sb_slirp_new(const SbConfig *cfg, int tapfd, GMainContext *ctx, GError **error)
 {
     SlirpConfig sc = { 0 };
     SbSlirp *s = g_new0(SbSlirp, 1);

@@ -171,14 +171,6 @@ const char *const *sb_seccomp_blocked_names(gboolean keep_bypass_syscalls);
 
 /* lifecycle.c */
 gboolean sb_ready_fd_signal(int ready_fd);
-/* Socket files we created: unlinked at exit through a directory fd opened
- * before the sandbox pivots away from the file system. */
-typedef struct SbUnlinkList SbUnlinkList;
-SbUnlinkList *sb_unlink_list_new(void);
-gboolean sb_unlink_list_add(SbUnlinkList *l, const char *path, GError **error);
-void sb_unlink_list_run(SbUnlinkList *l);
-void sb_unlink_list_free(SbUnlinkList *l);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbUnlinkList, sb_unlink_list_free)
 
 G_END_DECLS
 

@@ -25,6 +25,20 @@ if [ "${SB_SKIP_DEPS:-0}" != 1 ]; then
     "$src/scripts/install-deps.sh" || { echo "test.sh: install-deps.sh failed" >&2; exit 1; }
 fi
 
+# The rootless tests run the built binaries and the test scripts as an
+# unprivileged user.  A checkout below a private directory (/root, a
+# `mktemp -d` directory, ...) is out of that user's reach, so test a
+# world-readable copy instead of loosening the caller's directories.
+if ! setpriv --reuid=65534 --regid=65534 --clear-groups \
+    test -r "$src/meson.build" 2>/dev/null; then
+    copy=$(mktemp -d /var/tmp/slirpbypass-test.XXXXXX) || exit 1
+    chmod 0755 "$copy"
+    tar -C "$src" --exclude='./_build*' -cf - . | tar -C "$copy" -xf - || exit 1
+    echo "test.sh: $src is not readable by unprivileged users; testing a copy in $copy"
+    src=$copy
+    cd "$src" || exit 1
+fi
+
 # A fresh machine (or container) may lack the tun device node.
 if [ ! -c /dev/net/tun ]; then
     modprobe tun 2>/dev/null || true

@@ -64,10 +64,12 @@ sb_bg slirp4netns --configure --mtu=65520 --ready-fd=3 "$S4_PID" tap0 3>"$T/s4.r
 sb_wait_until 20 test -s "$T/s4.ready" || sb_fail "slirp4netns not ready: $(cat "$BG_LOG")"
 sb_start_target
 PA_PID=$TARGET_PID
-pasta --runas 0 --config-net -t none -u none -T none -U none --quiet \
+pasta --runas 0 --config-net -t none -u none -T none -U none --quiet -P "$T/pasta.pid" \
     --userns "/proc/$PA_PID/ns/user" --netns "/proc/$PA_PID/ns/net" >"$T/pasta.log" 2>&1 ||
     sb_fail "pasta failed: $(cat "$T/pasta.log")"
-# (pasta daemonizes and exits when the namespace goes away at cleanup)
+# pasta daemonizes, so the harness cannot track it; it does not exit on its
+# own when the namespace goes away, so it is tracked through its pid file.
+sb_track "$(cat "$T/pasta.pid")"
 # the container's own loopback server for the CONTINUE cost
 sb_bg nsenter -t "$SB_PID" -U -n -- "$CB" serve 127.0.0.1 "$CONN_PORT" 1800
 sb_wait_until 10 grep -q listening "$BG_LOG" || sb_fail "in-container server did not start"

@@ -51,17 +51,17 @@ typedef enum {
 
 /* The virtual network, derived from --cidr (default 10.0.2.0/24). */
 typedef struct {
-    struct in_addr network;     /* e.g. 10.0.2.0 */
-    struct in_addr netmask;     /* e.g. 255.255.255.0 */
-    guint prefix_len;           /* e.g. 24 */
-    struct in_addr gateway;     /* network+2: maps to host loopback */
-    struct in_addr dns;         /* network+3 */
-    struct in_addr dhcp_start;  /* network+15 */
-    struct in_addr guest;       /* network+100: recommended guest IP */
-    struct in6_addr prefix6;    /* fd00:: */
-    guint prefix6_len;          /* 64 */
-    struct in6_addr gateway6;   /* fd00::2 */
-    struct in6_addr dns6;       /* fd00::3 */
+    struct in_addr network;    /* e.g. 10.0.2.0 */
+    struct in_addr netmask;    /* e.g. 255.255.255.0 */
+    guint prefix_len;          /* e.g. 24 */
+    struct in_addr gateway;    /* network+2: maps to host loopback */
+    struct in_addr dns;        /* network+3 */
+    struct in_addr dhcp_start; /* network+15 */
+    struct in_addr guest;      /* network+100: recommended guest IP */
+    struct in6_addr prefix6;   /* fd00:: */
+    guint prefix6_len;         /* 64 */
+    struct in6_addr gateway6;  /* fd00::2 */
+    struct in6_addr dns6;      /* fd00::3 */
 } SbVnet;
 
 /*
@@ -70,16 +70,16 @@ typedef struct {
  */
 typedef struct {
     /* slirp4netns options */
-    gboolean configure;            /* -c */
-    int exit_fd;                   /* -e, -1 if unset */
-    int ready_fd;                  /* -r, -1 if unset */
-    guint mtu;                     /* -m, default 1500 */
-    gboolean enable_ipv6;          /* -6 */
-    char *api_socket;              /* -a, NULL if unset */
-    SbVnet vnet;                   /* --cidr */
+    gboolean configure;   /* -c */
+    int exit_fd;          /* -e, -1 if unset */
+    int ready_fd;         /* -r, -1 if unset */
+    guint mtu;            /* -m, default 1500 */
+    gboolean enable_ipv6; /* -6 */
+    char *api_socket;     /* -a, NULL if unset */
+    SbVnet vnet;          /* --cidr */
     gboolean disable_host_loopback;
     SbNetnsType netns_type;
-    char *userns_path;             /* --userns-path, NULL if unset */
+    char *userns_path; /* --userns-path, NULL if unset */
     gboolean enable_sandbox;
     gboolean enable_seccomp;
     gboolean has_outbound_addr;
@@ -92,19 +92,19 @@ typedef struct {
     SbTargetType target_type;
 
     /* positional arguments */
-    pid_t target_pid;              /* SB_NETNS_PID */
-    char *netns_path;              /* SB_NETNS_PATH, or BESS socket path */
-    int target_tapfd;              /* SB_NETNS_TAPFD */
-    char *tapname;                 /* e.g. "tap0"; NULL only in tapfd mode
-                                    * when no TAPNAME was given */
+    pid_t target_pid; /* SB_NETNS_PID */
+    char *netns_path; /* SB_NETNS_PATH, or BESS socket path */
+    int target_tapfd; /* SB_NETNS_TAPFD */
+    char *tapname;    /* e.g. "tap0"; NULL only in tapfd mode
+                       * when no TAPNAME was given */
 
     /* slirpbypass extensions */
-    GPtrArray *publish;            /* char *: -p/--publish specs, unparsed */
-    char *bypass_socket;           /* --bypass-socket PATH, NULL: no bypass */
-    GPtrArray *bypass_ignore;      /* char *: --bypass-ignore CIDRs */
+    GPtrArray *publish;       /* char *: -p/--publish specs, unparsed */
+    char *bypass_socket;      /* --bypass-socket PATH, NULL: no bypass */
+    GPtrArray *bypass_ignore; /* char *: --bypass-ignore CIDRs */
 
     /* Lines to print on stdout before starting (WARNINGs), in order. */
-    GPtrArray *warnings;           /* char * */
+    GPtrArray *warnings; /* char * */
 } SbConfig;
 
 /* What main() should do after parsing. */
@@ -128,8 +128,8 @@ void sb_config_clear(SbConfig *cfg);
  * on stdout before the error).  -h/-v stop parsing at once with TRUE and
  * *action set, like slirp4netns's exit(0).
  */
-gboolean sb_cli_parse(int argc, char **argv, SbConfig *cfg,
-                      SbCliAction *action, GError **error);
+gboolean sb_cli_parse(int argc, char **argv, SbConfig *cfg, SbCliAction *action,
+                      GError **error);
 void sb_cli_print_usage(FILE *out, const char *argv0);
 void sb_cli_print_version(FILE *out);
 gboolean sb_vnet_from_cidr(const char *cidr, SbVnet *vnet, GError **error);

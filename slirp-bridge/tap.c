@@ -78,8 +78,7 @@ child_nsenter(const SbConfig *cfg)
     if (userns_path) {
         userns_fd = open(userns_path, O_RDONLY | O_CLOEXEC);
         if (userns_fd < 0) {
-            fprintf(stderr, "open(\"%s\"): %s\n", userns_path,
-                    strerror(errno));
+            fprintf(stderr, "open(\"%s\"): %s\n", userns_path, strerror(errno));
             close(netns_fd);
             return -1;
         }
@@ -310,8 +309,8 @@ sb_tap_open(const SbConfig *cfg, GError **error)
         cfg->target_type == SB_TARGET_NETNS) {
         tapfd = cfg->target_tapfd;
         if (fcntl(tapfd, F_GETFD) < 0) {
-            g_set_error(error, SB_ERROR, SB_ERROR_SYSTEM,
-                        "tap fd %d: %s", tapfd, g_strerror(errno));
+            g_set_error(error, SB_ERROR, SB_ERROR_SYSTEM, "tap fd %d: %s",
+                        tapfd, g_strerror(errno));
             return -1;
         }
         goto done;
@@ -344,10 +343,9 @@ sb_tap_open(const SbConfig *cfg, GError **error)
         }
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        int code = WIFEXITED(status) ? WEXITSTATUS(status)
-                                     : 128 + WTERMSIG(status);
-        g_set_error(error, SB_ERROR, SB_ERROR_SYSTEM, "child failed(%d)",
-                    code);
+        int code =
+            WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        g_set_error(error, SB_ERROR, SB_ERROR_SYSTEM, "child failed(%d)", code);
         goto out;
     }
     tapfd = sb_fd_recv(sv[0], error);

@@ -11,7 +11,10 @@
 # port through the API socket and fetches a page served inside the container
 # from the host, then shuts it down by closing the exit pipe the way conmon
 # does.  A second run with podman's allow_host_loopback=true argv shows the
-# container reaching a server on the host's loopback via 10.0.2.2.
+# container reaching a server on the host's loopback via 10.0.2.2.  A third
+# run adds --bypass-socket: the same connect() made under `slirpbypass exec`
+# is performed by slirpbypass in the host namespace, so the server sees the
+# client's own socket instead of libslirp's.
 #
 # Usage: sudo ./scripts/demo.sh   (about 10 seconds after the build)
 set -u -o pipefail
@@ -30,7 +33,7 @@ if [ -z "${SB_IN_PRIVATE_HOST:-}" ]; then
     if [ ! -f "$build/build.ninja" ]; then
         meson setup "$build" "$src" >/dev/null || exit 1
     fi
-    ninja -C "$build" slirpbypass >/dev/null || exit 1
+    ninja -C "$build" slirpbypass tests/plugin/sbclient >/dev/null || exit 1
 fi
 SLIRPBYPASS="$build/slirpbypass"
 . "$src/tests/lib/harness.sh"
@@ -136,6 +139,36 @@ sb_wait_until 10 eval '! kill -0 "$HELPER_PID" 2>/dev/null || grep -q "^State:.*
     die "slirpbypass did not exit"
 sb_stop_helper
 echo "  exit pipe closed: slirpbypass exited with status $HELPER_STATUS"
+[ "$HELPER_STATUS" = 0 ] || die "unexpected exit status"
+
+say "The bypass: --bypass-socket, and a command under 'slirpbypass exec' (a static test client)"
+argv=(--mtu=65520 -c -e 3 -r 4 --bypass-socket "$T/bypass.sock" --netns-type=path "$ns" tap0)
+printf '  %s %s\n' "$(basename "$SLIRPBYPASS")" "${argv[*]}"
+sbclient="$build/tests/plugin/sbclient"
+sb_exit_pipe 3
+sb_start_helper "${argv[@]}"
+sb_bg "$sbclient" serve-tcp 127.0.0.1 8001
+sb_wait_port 8001 || die "the host's test server did not start"
+# connect_line ARGS... - one connect from the container; prints the
+# client's own address and the peer address the host's server saw.
+connect_line()
+{
+    local out
+    out=$(nsenter --net="$ns" timeout 10 "$@" tcp-connect 10.0.2.2 8001 2>&1) ||
+        die "connect failed: $out"
+    printf '    client socket %s, host server saw %s\n' \
+        "$(printf '%s\n' "$out" | sed -n 's/^local=//p')" \
+        "$(printf '%s\n' "$out" | sed -n 's/^reply=//p')"
+}
+echo "  container$ sbclient tcp-connect 10.0.2.2 8001                 (slirp path)"
+connect_line "$sbclient"
+echo "  container$ slirpbypass exec -- sbclient tcp-connect 10.0.2.2 8001   (bypass)"
+connect_line "$SLIRPBYPASS" exec --socket "$T/bypass.sock" -- "$sbclient"
+echo "  (bypassed: the container's socket is the host-namespace socket the server accepted)"
+sb_close_exit_pipe
+sb_wait_until 10 eval '! kill -0 "$HELPER_PID" 2>/dev/null || grep -q "^State:.*Z" "/proc/$HELPER_PID/status"' ||
+    die "slirpbypass did not exit"
+sb_stop_helper
 [ "$HELPER_STATUS" = 0 ] || die "unexpected exit status"
 
 printf '\n%sDemo complete.%s\n' "$bold" "$plain"

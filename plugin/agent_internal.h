@@ -128,6 +128,9 @@ GQueue *pb_notify_get_pending(PbNotify *n);
 /* Answer one connect() notification (now, or later from the loop). */
 void pb_connect_handle(PbCore *core, PbNotify *n,
                        const struct seccomp_notif *req);
+/* bind(2): CONTINUE, except on an injected host socket, which must not be
+ * bound in the host namespace behind the table's back (EINVAL). */
+void pb_bind_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req);
 
 /* ---- listener.c ---- */
 typedef struct PbListener PbListener;

@@ -83,6 +83,8 @@
 #define IP_BIND_ADDRESS_NO_PORT 24
 #endif
 
+/* SO_SNDTIMEO values above this are treated as no timeout. */
+#define PB_MAX_TIMEOUT_SEC (366 * 24 * 3600)
 /* How often a waiting blocking connect re-checks its notification. */
 #define PB_IDVALID_INTERVAL_US (200 * G_TIME_SPAN_MILLISECOND)
 
@@ -101,7 +103,9 @@ typedef struct {
     guint64 id;
     pid_t tid;
     int target_fd;
-    int dup; /* agent's copy of the original, -1 */
+    int dup;            /* agent's copy of the original, -1 */
+    gboolean is_thread; /* tid is not a thread group leader */
+    guint64 cookie;     /* SO_NETNS_COOKIE of the original */
     gboolean is_host;
     unsigned int fdflags;
 } PbCall;
@@ -115,6 +119,7 @@ typedef struct {
     int host;
     int target_fd;
     gboolean cloexec;
+    gboolean is_host; /* the original was an injected host socket */
     gpointer tag;
     gint64 deadline;   /* monotonic us, 0: none */
     gint64 next_check; /* next ID_VALID */
@@ -164,6 +169,49 @@ refuse_or_continue(PbCall *c, const char *why)
     pb_debug("connect pid %d fd %d: host socket refused: %s", (int)c->tid,
              c->target_fd, why);
     reply_result(c->core, c->nfd, c->id, c->tid, -ENETUNREACH);
+}
+
+/*
+ * refuse_with: like refuse_or_continue(), but an injected host socket gets
+ * the kernel's own answer @err for the malformed call instead.
+ */
+static void
+refuse_with(PbCall *c, int err, const char *why)
+{
+    if (!c->is_host) {
+        reply_continue(c, why);
+        return;
+    }
+    pb_debug("connect pid %d fd %d: host socket: %s", (int)c->tid, c->target_fd,
+             why ? why : g_strerror(-err));
+    reply_result(c->core, c->nfd, c->id, c->tid, err);
+}
+
+/*
+ * identify_socket: take the agent's copy of the target fd and its network
+ * namespace cookie, which says whether it is a socket the agent injected.
+ * Returns: FALSE if the call was answered (CONTINUE: not a socket we can
+ * see; the kernel gives its own error), TRUE otherwise.
+ */
+static gboolean
+identify_socket(PbCall *c)
+{
+    socklen_t clen = sizeof c->cookie;
+
+    c->dup =
+        pb_procs_getfd(c->core->procs, c->tid, c->target_fd, &c->is_thread);
+    if (c->dup < 0) {
+        /* EBADF and friends: the kernel will say it better */
+        reply_continue(c, pb_debug_enabled ? g_strerror(-c->dup) : NULL);
+        return FALSE;
+    }
+    if (getsockopt(c->dup, SOL_SOCKET, SO_NETNS_COOKIE, &c->cookie, &clen) <
+        0) {
+        reply_continue(c, "not a socket");
+        return FALSE;
+    }
+    c->is_host = c->cookie == c->core->host_cookie;
+    return TRUE;
 }
 
 /*
@@ -398,6 +446,23 @@ restarted_after_timeout(PbCore *core, PbNotify *n, pid_t tid, int fd)
 }
 
 /*
+ * pending_fail_open: the new socket could not be installed.  A container
+ * socket goes the slirp path (CONTINUE); an injected host socket must not
+ * run the call unchecked in the host namespace (the container can make
+ * ADDFD fail on purpose, e.g. by lowering RLIMIT_NOFILE), so it is refused
+ * as refuse_or_continue() does.
+ */
+static void
+pending_fail_open(PbPending *p, int nfd)
+{
+    if (p->is_host)
+        reply_result(pb_notify_get_core(p->n), nfd, p->id, p->tid,
+                     -ENETUNREACH);
+    else
+        pb_notif_continue(nfd, p->id);
+}
+
+/*
  * pending_dispatch: the host socket became writable, the deadline passed,
  * or it is time to check the notification.
  */
@@ -419,7 +484,7 @@ pending_dispatch(GSource *source, GSourceFunc cb, gpointer data)
                            p->cloexec, TRUE, 0);
 
             if (r < 0 && r != -ENOENT)
-                pb_notif_continue(nfd, p->id); /* fail open */
+                pending_fail_open(p, nfd);
         } else {
             if (err < 0)
                 err = EIO;
@@ -435,7 +500,7 @@ pending_dispatch(GSource *source, GSourceFunc cb, gpointer data)
                        p->cloexec, TRUE, -EINPROGRESS);
 
         if (r < 0 && r != -ENOENT)
-            pb_notif_continue(nfd, p->id); /* fail open */
+            pending_fail_open(p, nfd);
         pending_finish(p);
         return G_SOURCE_REMOVE;
     }
@@ -493,7 +558,11 @@ pending_start(PbCall *c, int host, const struct timeval *sndtimeo)
     p->host = host;
     p->target_fd = c->target_fd;
     p->cloexec = (c->fdflags & O_CLOEXEC) != 0;
-    if (sndtimeo->tv_sec != 0 || sndtimeo->tv_usec != 0)
+    p->is_host = c->is_host;
+    /* SO_SNDTIMEO can be up to ~1e16 s: beyond a year it is "no timeout",
+     * which also keeps the multiplication from overflowing */
+    if ((sndtimeo->tv_sec != 0 || sndtimeo->tv_usec != 0) &&
+        sndtimeo->tv_sec < PB_MAX_TIMEOUT_SEC)
         p->deadline =
             now + sndtimeo->tv_sec * G_USEC_PER_SEC + sndtimeo->tv_usec;
     p->next_check = now + PB_IDVALID_INTERVAL_US;
@@ -595,40 +664,24 @@ handle_socket(PbCall *c, PbPolicyVerdict verdict, const PbSockaddr *dst,
     PbCore *core = c->core;
     PbSockaddr local;
     socklen_t len = sizeof local;
-    guint64 cookie = 0, ino = 0;
-    socklen_t clen = sizeof cookie;
-    gboolean is_thread = FALSE;
+    guint64 ino = 0;
     int type, proto;
     struct stat st;
 
-    c->dup = pb_procs_getfd(core->procs, c->tid, c->target_fd, &is_thread);
-    if (c->dup < 0) {
-        /* EBADF and friends: the kernel will say it better */
-        if (pb_debug_enabled)
-            reply_continue(c, g_strerror(-c->dup));
-        else
-            reply_continue(c, NULL);
-        return;
-    }
-    if (is_thread || verdict == PB_POLICY_BYPASS) {
+    if (c->is_thread || verdict == PB_POLICY_BYPASS) {
         if (pb_procs_fdinfo(core->procs, c->tid, c->target_fd, &c->fdflags,
                             &ino) < 0) {
-            reply_continue(c, "fdinfo unreadable");
+            refuse_or_continue(c, "fdinfo unreadable");
             return;
         }
         /* a recycled thread id may have led to another thread group */
-        if (is_thread && ino != 0 &&
+        if (c->is_thread && ino != 0 &&
             (fstat(c->dup, &st) < 0 || (guint64)st.st_ino != ino)) {
             pb_procs_forget(core->procs, c->tid);
-            reply_continue(c, "stale thread mapping");
+            refuse_or_continue(c, "stale thread mapping");
             return;
         }
     }
-    if (getsockopt(c->dup, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &clen) < 0) {
-        reply_continue(c, "not a socket");
-        return;
-    }
-    c->is_host = cookie == core->host_cookie;
     if (verdict != PB_POLICY_BYPASS) {
         if (c->is_host && get_int(c->dup, SOL_SOCKET, SO_TYPE) == SOCK_STREAM &&
             !tcp_is_closed(c->dup)) {
@@ -638,7 +691,7 @@ handle_socket(PbCall *c, PbPolicyVerdict verdict, const PbSockaddr *dst,
         refuse_or_continue(c, pb_policy_verdict_str(verdict));
         return;
     }
-    if (!c->is_host && !served_socket(c, cookie)) {
+    if (!c->is_host && !served_socket(c, c->cookie)) {
         reply_continue(c, "socket of another network namespace");
         return;
     }
@@ -701,7 +754,8 @@ pb_connect_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
     };
     PbSockaddr sa, dst;
     socklen_t dstlen = 0;
-    guint64 addrlen = req->data.args[2];
+    /* the kernel's connect() takes an int: only the low 32 bits count */
+    int addrlen = (int)(guint32)req->data.args[2];
     gssize got;
     PbPolicyVerdict verdict;
 
@@ -709,6 +763,12 @@ pb_connect_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
         reply_continue(&c, NULL);
         return;
     }
+    /* Which socket is it?  Known before anything may answer CONTINUE: an
+     * injected host socket must never run a call the agent did not check
+     * (the kernel re-reads the sockaddr after CONTINUE, and another thread
+     * can change it in between). */
+    if (!identify_socket(&c))
+        goto out;
     if ((core->npending > 0 || core->n_interrupted > 0) &&
         restarted_after_timeout(core, n, c.tid, c.target_fd)) {
         pb_debug("connect pid %d fd %d: restart after an interrupted "
@@ -717,27 +777,69 @@ pb_connect_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
         reply_result(core, c.nfd, c.id, c.tid, -EINTR);
         return;
     }
-    /* larger than sockaddr_storage: the kernel's EINVAL */
-    if (addrlen < sizeof(sa_family_t) || addrlen > sizeof(sa.ss)) {
-        reply_continue(&c, "bad address length");
-        return;
+    /* larger than sockaddr_storage, or negative: the kernel's EINVAL */
+    if (addrlen < (int)sizeof(sa_family_t) || addrlen > (int)sizeof(sa.ss)) {
+        refuse_with(&c, -EINVAL, "bad address length");
+        goto out;
     }
-    addrlen = MIN(addrlen, sizeof sa.in6);
+    addrlen = MIN(addrlen, (int)sizeof sa.in6);
     memset(&sa, 0, sizeof sa);
-    got = pb_proc_read_mem(c.tid, req->data.args[1], &sa, addrlen);
+    got = pb_proc_read_mem(c.tid, req->data.args[1], &sa, (gsize)addrlen);
     if (got != (gssize)addrlen) {
-        reply_continue(&c, "sockaddr unreadable");
-        return;
+        refuse_with(&c, -EFAULT, "sockaddr unreadable");
+        goto out;
     }
     if (sa.sa.sa_family != AF_INET && sa.sa.sa_family != AF_INET6) {
-        /* AF_UNIX and the rest; AF_UNSPEC dissolves an association and
-         * cannot reach anything */
-        reply_continue(&c, NULL);
-        return;
+        /* AF_UNIX and the rest: not ours.  On a host socket, AF_UNSPEC
+         * dissolves the association on the agent's copy (the same file),
+         * anything else is the kernel's EAFNOSUPPORT for an inet socket. */
+        if (c.is_host && sa.sa.sa_family == AF_UNSPEC)
+            reply_result(core, c.nfd, c.id, c.tid,
+                         connect(c.dup, &sa.sa, (socklen_t)addrlen) < 0 ? -errno
+                                                                        : 0);
+        else
+            refuse_with(&c, -EAFNOSUPPORT, NULL);
+        goto out;
     }
     verdict = pb_policy_check(core->policy, &sa.sa, (socklen_t)addrlen, &dst.ss,
                               &dstlen);
     handle_socket(&c, verdict, &dst, dstlen, sa.sa.sa_family);
+out:
+    if (c.dup >= 0)
+        close(c.dup);
+}
+
+/**
+ * pb_bind_handle:
+ * @core: the agent core
+ * @n: the notify the call came from
+ * @req: the notification (bind(fd, addr, len) in @req->data.args)
+ *
+ * Binds are not bypassed (yet): container sockets run the call themselves
+ * (CONTINUE).  An injected host socket is refused with the kernel's EINVAL
+ * for an already used socket: after a failed bypassed connect it is a
+ * closed host-namespace socket, and binding it there would open a host port
+ * nobody published.
+ */
+void
+pb_bind_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
+{
+    PbCall c = {
+        .core = core,
+        .n = n,
+        .nfd = pb_notify_get_fd(n),
+        .id = req->id,
+        .tid = (pid_t)req->pid,
+        .target_fd = (int)req->data.args[0],
+        .dup = -1,
+    };
+
+    if (core->disabled) {
+        reply_continue(&c, NULL);
+        return;
+    }
+    if (identify_socket(&c))
+        refuse_with(&c, -EINVAL, "bind");
     if (c.dup >= 0)
         close(c.dup);
 }

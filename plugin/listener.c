@@ -44,6 +44,9 @@
 #define PB_CONN_TIMEOUT_S 10
 #define PB_JSON_MAX_DEPTH 64
 
+/* How long accepting stops after EMFILE and friends. */
+#define PB_ACCEPT_PAUSE_MS 100
+
 struct PbListener {
     GMainContext *ctx;
     int fd;
@@ -406,6 +409,46 @@ conn_timeout(gpointer user_data)
     return G_SOURCE_REMOVE;
 }
 
+static gboolean listener_accept(gint fd, GIOCondition cond, gpointer user_data);
+
+/*
+ * listener_watch: (re)arm the accept source of @l.
+ */
+static void
+listener_watch(PbListener *l)
+{
+    if (l->accept_src) {
+        g_source_destroy(l->accept_src);
+        g_source_unref(l->accept_src);
+    }
+    l->accept_src = g_unix_fd_source_new(l->fd, G_IO_IN);
+    g_source_set_callback(l->accept_src, G_SOURCE_FUNC(listener_accept), l,
+                          NULL);
+    g_source_attach(l->accept_src, l->ctx);
+}
+
+/* The pause is over: watch the listening socket again. */
+static gboolean
+listener_resume(gpointer user_data)
+{
+    listener_watch(user_data);
+    return G_SOURCE_REMOVE;
+}
+
+/*
+ * listener_pause: stop accepting for PB_ACCEPT_PAUSE_MS (out of fds); the
+ * accept source is replaced by a timeout that re-arms it.
+ */
+static void
+listener_pause(PbListener *l)
+{
+    g_source_destroy(l->accept_src);
+    g_source_unref(l->accept_src);
+    l->accept_src = g_timeout_source_new(PB_ACCEPT_PAUSE_MS);
+    g_source_set_callback(l->accept_src, listener_resume, l, NULL);
+    g_source_attach(l->accept_src, l->ctx);
+}
+
 /*
  * listener_accept: accept every pending connection.
  */
@@ -419,9 +462,13 @@ listener_accept(gint fd, GIOCondition cond, gpointer user_data)
         int cfd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
         if (cfd < 0) {
-            if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-                pb_debug("%s: accept: %s", l->path, g_strerror(errno));
-            break;
+            if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+                break;
+            /* EMFILE, ENFILE, ENOBUFS, ENOMEM: the socket stays readable,
+             * so stop watching it for a moment instead of spinning. */
+            pb_log("%s: accept: %s", l->path, g_strerror(errno));
+            listener_pause(l);
+            return G_SOURCE_REMOVE;
         }
         if (g_queue_get_length(&l->conns) >= PB_MAX_CONNS) {
             pb_log("%s: rejected a connection: too many at once", l->path);
@@ -554,10 +601,7 @@ pb_listener_new(const char *path, GMainContext *ctx, PbListenerFunc func,
     }
     l->dev = st.st_dev;
     l->ino = st.st_ino;
-    l->accept_src = g_unix_fd_source_new(l->fd, G_IO_IN);
-    g_source_set_callback(l->accept_src, G_SOURCE_FUNC(listener_accept), l,
-                          NULL);
-    g_source_attach(l->accept_src, ctx);
+    listener_watch(l);
     return l;
 fail:
     pb_listener_free(l);

@@ -153,10 +153,12 @@ typedef struct {
 } PbSyscallId;
 static PbSyscallId connect_ids[4];
 static guint n_connect_ids;
+static PbSyscallId bind_ids[4];
+static guint n_bind_ids;
 
 /*
- * resolve_connect: fill connect_ids for the native ABI and its compat
- * ABIs (profiles list SCMP_ARCH_X86 and SCMP_ARCH_X32 beside x86_64).
+ * resolve_connect: fill connect_ids and bind_ids for the native ABI and its
+ * compat ABIs (profiles list SCMP_ARCH_X86 and SCMP_ARCH_X32 beside x86_64).
  * i386 socketcall(2) is not decoded: its connect stays on CONTINUE.
  */
 static void
@@ -180,20 +182,39 @@ resolve_connect(void)
             connect_ids[n_connect_ids].nr = nr;
             n_connect_ids++;
         }
+        nr = seccomp_syscall_resolve_name_arch(arches[i], "bind");
+        if (nr >= 0 && n_bind_ids < G_N_ELEMENTS(bind_ids)) {
+            bind_ids[n_bind_ids].arch = arch;
+            bind_ids[n_bind_ids].nr = nr;
+            n_bind_ids++;
+        }
     }
     g_once_init_leave(&done, 1);
 }
 
 /*
- * is_connect: does @data describe a connect(2) call?
+ * is_call: does @data describe one of the @n calls in @ids?
  */
+static gboolean
+is_call(const PbSyscallId *ids, guint n, const struct seccomp_data *data)
+{
+    for (guint i = 0; i < n; i++)
+        if (ids[i].nr == data->nr && ids[i].arch == data->arch)
+            return TRUE;
+    return FALSE;
+}
+
+/* is_connect / is_bind: does @data describe connect(2) / bind(2)? */
 static gboolean
 is_connect(const struct seccomp_data *data)
 {
-    for (guint i = 0; i < n_connect_ids; i++)
-        if (connect_ids[i].nr == data->nr && connect_ids[i].arch == data->arch)
-            return TRUE;
-    return FALSE;
+    return is_call(connect_ids, n_connect_ids, data);
+}
+
+static gboolean
+is_bind(const struct seccomp_data *data)
+{
+    return is_call(bind_ids, n_bind_ids, data);
 }
 
 /*
@@ -216,6 +237,8 @@ notify_one(PbNotify *n)
     }
     if (is_connect(&req.data)) {
         pb_connect_handle(n->core, n, &req);
+    } else if (is_bind(&req.data)) {
+        pb_bind_handle(n->core, n, &req);
     } else {
         n->core->n_continued++;
         r = pb_notif_continue(n->fd, req.id);

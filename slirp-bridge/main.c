@@ -310,7 +310,7 @@ run(SbConfig *cfg)
     SbRun state = { NULL, EXIT_FAILURE };
     PdNetInfo net = { 0 };
     sigset_t mask;
-    int tapfd, sigfd = -1, proc_fd = -1;
+    int tapfd = -1, sigfd = -1, proc_fd = -1;
     gboolean bypass = cfg->bypass_socket != NULL;
 
     net.guest = cfg->vnet.guest;
@@ -338,6 +338,7 @@ run(SbConfig *cfg)
 
     state.loop = g_main_loop_new(ctx, FALSE);
     slirp = sb_slirp_new(cfg, tapfd, ctx, &error);
+    tapfd = -1; /* owned by slirp now, even on failure */
     if (!slirp)
         goto fail;
     sb_slirp_set_fatal(slirp, on_tap_fatal, &state);
@@ -402,6 +403,8 @@ out:
     g_clear_pointer(&slirp, sb_slirp_free);
     if (state.loop)
         g_main_loop_unref(state.loop);
+    if (tapfd >= 0)
+        close(tapfd);
     if (sigfd >= 0)
         close(sigfd);
     if (proc_fd >= 0)

@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
@@ -78,6 +79,7 @@ usage(void)
             "[--sa-restart] [--send STR]\n"
             "         [--read-timeout MS] [--wait MS] [--hold MS] "
             "[--no-read]\n"
+            "         [--then-connect-hilen ADDR PORT] [--then-bind PORT]\n"
             "       sbclient udp-connect ADDR PORT [--send STR] "
             "[--read-timeout MS]\n"
             "       sbclient serve-tcp|serve-udp ADDR PORT [--tag T] "
@@ -283,6 +285,48 @@ arm_alarm(long ms, int restart)
 }
 
 /* tcp-connect ADDR PORT [options]: see usage(). */
+/*
+ * then_connect_hilen: connect @fd again through the raw syscall with an
+ * address length whose upper 32 bits are set.  The kernel reads the
+ * length as an int and ignores them; an agent that checks the full
+ * register must not be fooled into CONTINUE.  Prints then_connect=.
+ */
+static void
+then_connect_hilen(int fd, const char *addr, const char *port)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = parse_addr(addr, port, &ss);
+    long r = syscall(SYS_connect, fd, &ss, (unsigned long)sl | (1UL << 32));
+
+    out("then_connect=%s", r == 0 ? "ok" : ename(errno));
+}
+
+/*
+ * then_bind_any: bind @fd to the wildcard address and @port.  Prints
+ * then_bind=.
+ */
+static void
+then_bind_any(int fd, int family, int port)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+
+    memset(&ss, 0, sizeof ss);
+    if (family == AF_INET6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((unsigned short)port);
+        sl = sizeof *s6;
+    } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((unsigned short)port);
+        sl = sizeof *s4;
+    }
+    out("then_bind=%s",
+        bind(fd, (struct sockaddr *)&ss, sl) == 0 ? "ok" : ename(errno));
+}
+
 static int
 cmd_tcp_connect(int argc, char **argv)
 {
@@ -293,6 +337,8 @@ cmd_tcp_connect(int argc, char **argv)
     long rcvbuf = -1, keepidle = -1, sndtimeo = -1, alarm_ms = -1;
     long read_timeout = 5000, wait_ms = 5000, hold = 0;
     const char *send_str = NULL;
+    const char *hilen_addr = NULL, *hilen_port = NULL;
+    long then_bind = -1;
     char a[128];
     int fd, r, e, ok = 0;
 
@@ -341,6 +387,10 @@ cmd_tcp_connect(int argc, char **argv)
             hold = num(v), i++;
         else if (!strcmp(o, "--send"))
             send_str = v, i++;
+        else if (!strcmp(o, "--then-bind"))
+            then_bind = num(v), i++;
+        else if (!strcmp(o, "--then-connect-hilen") && i + 2 < argc)
+            hilen_addr = v, hilen_port = argv[i + 2], i += 2;
         else
             usage();
     }
@@ -424,6 +474,10 @@ cmd_tcp_connect(int argc, char **argv)
         if (hold > 0)
             usleep((useconds_t)hold * 1000);
     }
+    if (hilen_addr != NULL)
+        then_connect_hilen(fd, hilen_addr, hilen_port);
+    if (then_bind >= 0)
+        then_bind_any(fd, ss.ss_family, (int)then_bind);
     close(fd);
     return ok ? 0 : 1;
 }

@@ -1,0 +1,60 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# test-bypass-hostsock.sh - a host-namespace socket that the agent injected
+# must never run an unchecked call.  A bypassed non-blocking connect that
+# fails later (refused here) leaves the container holding a closed TCP
+# socket of the private host.  Reusing it must not reach what the policy
+# denies:
+#  - connect() through the raw syscall with an address length whose upper
+#    32 bits are set (the kernel ignores them; an agent that checked the
+#    full register used to answer CONTINUE) to 127.0.0.1, which from the
+#    container means its own loopback: the private host's loopback-only
+#    server must not be reached;
+#  - bind() must not open a port in the private host.
+# The same calls on an ordinary container socket keep the kernel's own
+# behaviour (they run in the container).
+. "$(dirname "$0")/../lib/harness.sh"
+sb_enter_private_host "$@"
+. "$(dirname "$0")/bypass-lib.sh"
+
+pb_init
+pb_start_bypass
+pb_serve HOSTLO 127.0.0.1 18501
+O=$T/out
+
+sb_log "a failed bypassed non-blocking connect, then a high-bits addrlen connect to 127.0.0.1"
+pb_bypassed "$O" tcp-connect 10.0.2.2 18599 --nonblock \
+    --then-connect-hilen 127.0.0.1 18501 || true
+pb_expect "$O" connect_rc EINPROGRESS "the first connect was bypassed (non-blocking)"
+pb_expect "$O" connect ECONNREFUSED "nothing listens on 18599"
+case "$(pb_get "$O" local)" in
+10.0.2.100:*) sb_fail "the first connect was not bypassed: $(tr '\n' ' ' <"$O")" ;;
+esac
+# the length is read as the kernel reads it (16), the policy denies the
+# container's own loopback, and a host socket is refused, never CONTINUEd
+pb_expect "$O" then_connect ENETUNREACH "high-bits addrlen on a host socket"
+grep -q '^reply=HOSTLO' "$O" &&
+    sb_fail "the host's loopback-only server was reached: $(tr '\n' ' ' <"$O")"
+
+sb_log "the same on a container socket: the kernel's own answer (it runs in the container)"
+R=$T/ref
+pb_host "$R" tcp-connect 127.0.0.1 18599 --nonblock --then-connect-hilen 127.0.0.1 18598 || true
+pb_plain "$O" tcp-connect 10.0.2.2 18599 --nonblock --then-connect-hilen 127.0.0.1 18501 || true
+case "$(pb_get "$O" local)" in
+10.0.2.100:*) ;;
+*) sb_fail "control run was not on the slirp path: $(tr '\n' ' ' <"$O")" ;;
+esac
+pb_expect "$O" then_connect "$(pb_get "$R" then_connect)" "container socket: as the kernel answers"
+
+sb_log "bind() on the host socket is refused and opens nothing in the host"
+pb_bypassed "$O" tcp-connect 10.0.2.2 18599 --nonblock --then-bind 18502 || true
+pb_expect "$O" connect ECONNREFUSED "setup: a failed bypassed connect"
+pb_expect "$O" then_bind EINVAL "bind on a host socket"
+if ss -ltnH 'sport = :18502' | grep -q .; then
+    sb_fail "a port was opened in the host namespace"
+fi
+
+sb_log "the agent still bypasses normally"
+pb_bypassed "$O" tcp-connect 10.0.2.2 18501 || sb_fail "bypass after the refusals: $(tr '\n' ' ' <"$O")"
+pb_assert_bypassed "$O" HOSTLO "bypass still works"
+sb_log ok

@@ -4,8 +4,8 @@
  *
  * Theory of operation: the tap child opens the tap inside the target
  * namespaces and must hand the fd to the long-running parent, which never
- * enters them.  SCM_RIGHTS needs at least one byte of ordinary data, so a
- * single dummy byte travels with the fd, as in slirp4netns.
+ * enters them.  SCM_RIGHTS needs at least one byte of ordinary data; the
+ * tap child uses it to carry the target namespace's cookie (8 bytes).
  */
 #include "slirp_bridge.h"
 
@@ -15,18 +15,20 @@
 #include <unistd.h>
 
 /**
- * sb_fd_send: send @fd over the connected unix socket @sock.
+ * sb_fd_send: send @fd and @len (>= 1) bytes of @data over the connected
+ * unix socket @sock, in one message.
  * @sock: a connected AF_UNIX socket
  * @fd: the descriptor to pass (still owned by the caller)
+ * @data: the payload (SCM_RIGHTS needs at least one byte)
+ * @len: its size, at least 1
  * @error: set on failure (SB_ERROR_SYSTEM naming sendmsg)
  *
  * Returns: TRUE once the message is sent.
  */
 gboolean
-sb_fd_send(int sock, int fd, GError **error)
+sb_fd_send(int sock, int fd, const void *data, size_t len, GError **error)
 {
-    char byte = 0;
-    struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+    struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
     union {
         char buf[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
@@ -58,19 +60,21 @@ sb_fd_send(int sock, int fd, GError **error)
 }
 
 /**
- * sb_fd_recv: receive one descriptor sent by sb_fd_send().
+ * sb_fd_recv: receive one descriptor and its payload sent by sb_fd_send().
  * @sock: a connected AF_UNIX socket
- * @error: set on failure (EOF, no descriptor, or a recvmsg error)
+ * @data: where the payload goes
+ * @len: its size (the sender's @len)
+ * @error: set on failure (EOF, no descriptor, a short payload, or a
+ *         recvmsg error)
  *
  * Any extra descriptors in the message are closed.
  *
  * Returns: the received descriptor (close-on-exec), or -1.
  */
 int
-sb_fd_recv(int sock, GError **error)
+sb_fd_recv(int sock, void *data, size_t len, GError **error)
 {
-    char byte;
-    struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+    struct iovec iov = { .iov_base = data, .iov_len = len };
     union {
         char buf[CMSG_SPACE(sizeof(int) * 4)];
         struct cmsghdr align;
@@ -105,9 +109,15 @@ sb_fd_recv(int sock, GError **error)
                 close(f);
         }
     }
-    if (fd < 0)
+    if (fd >= 0 && (size_t)n != len) {
+        close(fd);
+        fd = -1;
+        g_set_error(error, SB_ERROR, SB_ERROR_SYSTEM,
+                    "recvmsg: short message (%zd of %zu bytes)", n, len);
+    } else if (fd < 0) {
         g_set_error(error, SB_ERROR, SB_ERROR_SYSTEM,
                     n == 0 ? "recvmsg: unexpected EOF"
                            : "recvmsg: no descriptor in message");
+    }
     return fd;
 }

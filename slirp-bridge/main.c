@@ -246,7 +246,8 @@ set_api_info(const SbConfig *cfg, PdApi *api, gboolean bypass)
  * Returns: (transfer full) the agent, or NULL with @error set.
  */
 static PbAgent *
-start_agent(const SbConfig *cfg, int proc_fd, GMainContext *ctx, GError **error)
+start_agent(const SbConfig *cfg, int proc_fd, guint64 netns_cookie,
+            GMainContext *ctx, GError **error)
 {
     PbAgentConfig ac = { 0 };
     struct stat st;
@@ -273,6 +274,7 @@ start_agent(const SbConfig *cfg, int proc_fd, GMainContext *ctx, GError **error)
     ac.outbound_addr6 = cfg->outbound_addr6;
     ac.ignore = cfg->bypass_ignore;
     ac.proc_fd = proc_fd;
+    ac.netns_cookie = netns_cookie;
     agent = pb_agent_new(&ac, ctx, error);
     if (agent && !pb_agent_listen(agent, cfg->bypass_socket, error)) {
         pb_agent_free(agent);
@@ -311,6 +313,7 @@ run(SbConfig *cfg)
     PdNetInfo net = { 0 };
     sigset_t mask;
     int tapfd = -1, sigfd = -1, proc_fd = -1;
+    guint64 netns_cookie = 0;
     gboolean bypass = cfg->bypass_socket != NULL;
 
     net.guest = cfg->vnet.guest;
@@ -319,7 +322,7 @@ run(SbConfig *cfg)
     if (!fwds)
         goto fail;
 
-    tapfd = sb_tap_open(cfg, &error);
+    tapfd = sb_tap_open(cfg, &netns_cookie, &error);
     if (tapfd < 0)
         goto fail;
     print_banner(cfg);
@@ -353,7 +356,7 @@ run(SbConfig *cfg)
         set_api_info(cfg, api, bypass);
     }
     if (bypass) {
-        agent = start_agent(cfg, proc_fd, ctx, &error);
+        agent = start_agent(cfg, proc_fd, netns_cookie, ctx, &error);
         if (!agent)
             goto fail;
     }

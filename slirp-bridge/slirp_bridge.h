@@ -136,12 +136,13 @@ gboolean sb_vnet_from_cidr(const char *cidr, SbVnet *vnet, GError **error);
 gboolean sb_parse_macaddr(const char *s, guint8 mac[6], GError **error);
 
 /* fdpass.c: one fd over a unix socket with SCM_RIGHTS and one dummy byte. */
-gboolean sb_fd_send(int sock, int fd, GError **error);
-int sb_fd_recv(int sock, GError **error);
+gboolean sb_fd_send(int sock, int fd, const void *data, size_t len,
+                    GError **error);
+int sb_fd_recv(int sock, void *data, size_t len, GError **error);
 
 /* tap.c: fork a child that enters the target namespaces and opens (and
  * with -c configures) the tap; returns the tap fd in this process. */
-int sb_tap_open(const SbConfig *cfg, GError **error);
+int sb_tap_open(const SbConfig *cfg, guint64 *netns_cookie, GError **error);
 
 /* slirp_loop.c: libslirp on a GMainContext. */
 typedef struct SbSlirp SbSlirp;

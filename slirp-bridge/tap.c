@@ -35,6 +35,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
 /* Print "what: strerror(errno)" on stderr, like perror(). */
 static void
 child_perror(const char *what)
@@ -260,11 +264,33 @@ child_bess(const char *path)
     return fd;
 }
 
+/*
+ * child_netns_cookie: SO_NETNS_COOKIE (Linux 5.14+) of the namespace the
+ * child has just joined, so that the bypass knows exactly which namespace
+ * it serves instead of learning it from the first socket it sees.
+ * Returns: the cookie, or 0 when the kernel cannot tell.
+ */
+static guint64
+child_netns_cookie(void)
+{
+    guint64 cookie = 0;
+    socklen_t len = sizeof cookie;
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        return 0;
+    if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0)
+        cookie = 0;
+    close(fd);
+    return cookie;
+}
+
 /* The forked child's whole life: never returns. */
 static G_NORETURN void
 child_main(const SbConfig *cfg, int sock)
 {
     g_autoptr(GError) error = NULL;
+    guint64 cookie = 0;
     int tapfd;
 
     if (cfg->target_type == SB_TARGET_BESS) {
@@ -272,13 +298,14 @@ child_main(const SbConfig *cfg, int sock)
     } else {
         if (child_nsenter(cfg) < 0)
             _exit(EXIT_FAILURE);
+        cookie = child_netns_cookie();
         tapfd = child_open_tap(cfg->tapname);
         if (tapfd >= 0 && cfg->configure && child_configure(cfg) < 0)
             _exit(EXIT_FAILURE);
     }
     if (tapfd < 0)
         _exit(EXIT_FAILURE);
-    if (!sb_fd_send(sock, tapfd, &error)) {
+    if (!sb_fd_send(sock, tapfd, &cookie, sizeof cookie, &error)) {
         fprintf(stderr, "cannot send tapfd: %s\n", error->message);
         _exit(EXIT_FAILURE);
     }
@@ -290,6 +317,8 @@ child_main(const SbConfig *cfg, int sock)
 /**
  * sb_tap_open: get the tap fd for @cfg's target.
  * @cfg: parsed configuration
+ * @netns_cookie: (out): SO_NETNS_COOKIE of the target network namespace,
+ *                0 when unknown (tapfd and BESS modes, kernels < 5.14)
  * @error: SB_ERROR_SYSTEM on failure; for a failed child the message is
  *         "child failed(N)" and the child already printed the cause
  *
@@ -299,12 +328,13 @@ child_main(const SbConfig *cfg, int sock)
  * Returns: the tap fd, or -1.
  */
 int
-sb_tap_open(const SbConfig *cfg, GError **error)
+sb_tap_open(const SbConfig *cfg, guint64 *netns_cookie, GError **error)
 {
     int sv[2] = { -1, -1 };
     int tapfd = -1, status = 0;
     pid_t pid;
 
+    *netns_cookie = 0;
     if (cfg->netns_type == SB_NETNS_TAPFD &&
         cfg->target_type == SB_TARGET_NETNS) {
         tapfd = cfg->target_tapfd;
@@ -348,7 +378,7 @@ sb_tap_open(const SbConfig *cfg, GError **error)
         g_set_error(error, SB_ERROR, SB_ERROR_SYSTEM, "child failed(%d)", code);
         goto out;
     }
-    tapfd = sb_fd_recv(sv[0], error);
+    tapfd = sb_fd_recv(sv[0], netns_cookie, sizeof *netns_cookie, error);
     if (tapfd < 0) {
         g_prefix_error(error, "failed to receive tapfd from child: ");
         goto out;

@@ -843,3 +843,53 @@ pb_bind_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
     if (c.dup >= 0)
         close(c.dup);
 }
+
+/* socketcall(2) call numbers (linux/net.h) */
+#define PB_SYS_BIND 2
+#define PB_SYS_CONNECT 3
+
+/**
+ * pb_socketcall_handle:
+ * @core: the agent core
+ * @n: the notify the call came from
+ * @req: socketcall(call, args) of the i386 ABI
+ *
+ * connect and bind through socketcall are not bypassed: the call runs in
+ * the container (CONTINUE).  The fd sits in the 32-bit argument array in
+ * the caller's memory; it is read once, and if it names an injected host
+ * socket the call is refused (ENETUNREACH for connect, EINVAL for bind)
+ * instead of running unchecked in the host namespace.  Other socketcall
+ * calls (only these two are trapped by the filters we generate) CONTINUE.
+ */
+void
+pb_socketcall_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
+{
+    guint32 args[3];
+    PbCall c = {
+        .core = core,
+        .n = n,
+        .nfd = pb_notify_get_fd(n),
+        .id = req->id,
+        .tid = (pid_t)req->pid,
+        .dup = -1,
+    };
+    guint64 call = req->data.args[0];
+
+    if (core->disabled || (call != PB_SYS_CONNECT && call != PB_SYS_BIND)) {
+        reply_continue(&c, NULL);
+        return;
+    }
+    if (pb_proc_read_mem(c.tid, (guint32)req->data.args[1], args,
+                         sizeof args) != (gssize)sizeof args) {
+        /* the kernel's own answer; not CONTINUE, which would let another
+         * thread map the page in before the kernel reads it */
+        reply_result(core, c.nfd, c.id, c.tid, -EFAULT);
+        return;
+    }
+    c.target_fd = (int)args[0];
+    if (identify_socket(&c))
+        refuse_with(&c, call == PB_SYS_CONNECT ? -ENETUNREACH : -EINVAL,
+                    "socketcall");
+    if (c.dup >= 0)
+        close(c.dup);
+}

@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
 #include <poll.h>
 #include <seccomp.h>
 #include <string.h>
@@ -155,6 +156,10 @@ static PbSyscallId connect_ids[4];
 static guint n_connect_ids;
 static PbSyscallId bind_ids[4];
 static guint n_bind_ids;
+/* i386 socketcall(2): libseccomp turns a connect/bind rule for the x86 ABI
+ * into socketcall(SYS_CONNECT/SYS_BIND) too, and a 64-bit process can use
+ * it through int 0x80. */
+static int socketcall_nr = -1;
 
 /*
  * resolve_connect: fill connect_ids and bind_ids for the native ABI and its
@@ -189,6 +194,8 @@ resolve_connect(void)
             n_bind_ids++;
         }
     }
+    socketcall_nr =
+        seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86, "socketcall");
     g_once_init_leave(&done, 1);
 }
 
@@ -239,6 +246,9 @@ notify_one(PbNotify *n)
         pb_connect_handle(n->core, n, &req);
     } else if (is_bind(&req.data)) {
         pb_bind_handle(n->core, n, &req);
+    } else if (socketcall_nr >= 0 && req.data.arch == AUDIT_ARCH_I386 &&
+               req.data.nr == socketcall_nr) {
+        pb_socketcall_handle(n->core, n, &req);
     } else {
         n->core->n_continued++;
         r = pb_notif_continue(n->fd, req.id);

@@ -10,6 +10,7 @@
 #    full register used to answer CONTINUE) to 127.0.0.1, which from the
 #    container means its own loopback: the private host's loopback-only
 #    server must not be reached;
+#  - the same through the i386 socketcall(2) (int 0x80, x86_64 only);
 #  - bind() must not open a port in the private host.
 # The same calls on an ordinary container socket keep the kernel's own
 # behaviour (they run in the container).
@@ -45,6 +46,16 @@ case "$(pb_get "$O" local)" in
 *) sb_fail "control run was not on the slirp path: $(tr '\n' ' ' <"$O")" ;;
 esac
 pb_expect "$O" then_connect "$(pb_get "$R" then_connect)" "container socket: as the kernel answers"
+
+sb_log "i386 socketcall(SYS_CONNECT) through int 0x80 on the host socket"
+if [ "$(uname -m)" = x86_64 ]; then
+    pb_bypassed "$O" tcp-connect 10.0.2.2 18599 --nonblock \
+        --then-socketcall-connect 127.0.0.1 18501 || true
+    pb_expect "$O" connect ECONNREFUSED "setup: a failed bypassed connect"
+    pb_expect "$O" then_socketcall ENETUNREACH "socketcall connect on a host socket"
+    grep -q '^reply=HOSTLO' "$O" &&
+        sb_fail "the host's loopback-only server was reached: $(tr '\n' ' ' <"$O")"
+fi
 
 sb_log "bind() on the host socket is refused and opens nothing in the host"
 pb_bypassed "$O" tcp-connect 10.0.2.2 18599 --nonblock --then-bind 18502 || true

@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
@@ -80,6 +81,7 @@ usage(void)
             "         [--read-timeout MS] [--wait MS] [--hold MS] "
             "[--no-read]\n"
             "         [--then-connect-hilen ADDR PORT] [--then-bind PORT]\n"
+            "         [--then-socketcall-connect ADDR PORT]\n"
             "       sbclient udp-connect ADDR PORT [--send STR] "
             "[--read-timeout MS]\n"
             "       sbclient serve-tcp|serve-udp ADDR PORT [--tag T] "
@@ -302,6 +304,45 @@ then_connect_hilen(int fd, const char *addr, const char *port)
 }
 
 /*
+ * then_socketcall_connect: connect @fd again through the i386 ABI's
+ * socketcall(SYS_CONNECT) via int 0x80, which a 64-bit process can use.
+ * The argument array and the sockaddr must lie below 4 GiB.  Prints
+ * then_socketcall=, or "unsupported" off x86_64.
+ */
+static void
+then_socketcall_connect(int fd, const char *addr, const char *port)
+{
+#if defined(__x86_64__)
+    struct sockaddr_storage ss;
+    socklen_t sl = parse_addr(addr, port, &ss);
+    unsigned int *args;
+    long r;
+    void *low = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+
+    if (low == MAP_FAILED) {
+        out("then_socketcall=%s", ename(errno));
+        return;
+    }
+    memcpy((char *)low + 64, &ss, sl);
+    args = low;
+    args[0] = (unsigned int)fd;
+    args[1] = (unsigned int)(unsigned long)((char *)low + 64);
+    args[2] = sl;
+    /* eax = __NR_socketcall (102, i386), ebx = SYS_CONNECT, ecx = args */
+    __asm__ volatile("int $0x80"
+                     : "=a"(r)
+                     : "a"(102L), "b"(3L), "c"((long)(unsigned long)low)
+                     : "memory");
+    out("then_socketcall=%s", r == 0 ? "ok" : ename((int)-r));
+    munmap(low, 4096);
+#else
+    (void)fd, (void)addr, (void)port;
+    out("then_socketcall=unsupported");
+#endif
+}
+
+/*
  * then_bind_any: bind @fd to the wildcard address and @port.  Prints
  * then_bind=.
  */
@@ -338,6 +379,7 @@ cmd_tcp_connect(int argc, char **argv)
     long read_timeout = 5000, wait_ms = 5000, hold = 0;
     const char *send_str = NULL;
     const char *hilen_addr = NULL, *hilen_port = NULL;
+    const char *sc_addr = NULL, *sc_port = NULL;
     long then_bind = -1;
     char a[128];
     int fd, r, e, ok = 0;
@@ -391,6 +433,8 @@ cmd_tcp_connect(int argc, char **argv)
             then_bind = num(v), i++;
         else if (!strcmp(o, "--then-connect-hilen") && i + 2 < argc)
             hilen_addr = v, hilen_port = argv[i + 2], i += 2;
+        else if (!strcmp(o, "--then-socketcall-connect") && i + 2 < argc)
+            sc_addr = v, sc_port = argv[i + 2], i += 2;
         else
             usage();
     }
@@ -476,6 +520,8 @@ cmd_tcp_connect(int argc, char **argv)
     }
     if (hilen_addr != NULL)
         then_connect_hilen(fd, hilen_addr, hilen_port);
+    if (sc_addr != NULL)
+        then_socketcall_connect(fd, sc_addr, sc_port);
     if (then_bind >= 0)
         then_bind_any(fd, ss.ss_family, (int)then_bind);
     close(fd);

@@ -215,6 +215,42 @@ identify_socket(PbCall *c)
 }
 
 /*
+ * call_init: the PbCall of notification @req; the target fd is the call's
+ * first argument (socketcall overrides it from its argument array).
+ */
+static PbCall
+call_init(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
+{
+    PbCall c = {
+        .core = core,
+        .n = n,
+        .nfd = pb_notify_get_fd(n),
+        .id = req->id,
+        .tid = (pid_t)req->pid,
+        .target_fd = (int)req->data.args[0],
+        .dup = -1,
+    };
+
+    return c;
+}
+
+/*
+ * refuse_if_host: for calls that are never bypassed: CONTINUE, unless the
+ * fd is an injected host socket, which gets @err instead.  Releases the
+ * agent's copy of the fd.
+ */
+static void
+refuse_if_host(PbCall *c, int err, const char *why)
+{
+    if (identify_socket(c))
+        refuse_with(c, err, why);
+    if (c->dup >= 0) {
+        close(c->dup);
+        c->dup = -1;
+    }
+}
+
+/*
  * get_int: getsockopt of an int; -1 on failure.
  */
 static int
@@ -743,15 +779,7 @@ handle_socket(PbCall *c, PbPolicyVerdict verdict, const PbSockaddr *dst,
 void
 pb_connect_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
 {
-    PbCall c = {
-        .core = core,
-        .n = n,
-        .nfd = pb_notify_get_fd(n),
-        .id = req->id,
-        .tid = (pid_t)req->pid,
-        .target_fd = (int)req->data.args[0],
-        .dup = -1,
-    };
+    PbCall c = call_init(core, n, req);
     PbSockaddr sa, dst;
     socklen_t dstlen = 0;
     /* the kernel's connect() takes an int: only the low 32 bits count */
@@ -824,24 +852,13 @@ out:
 void
 pb_bind_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
 {
-    PbCall c = {
-        .core = core,
-        .n = n,
-        .nfd = pb_notify_get_fd(n),
-        .id = req->id,
-        .tid = (pid_t)req->pid,
-        .target_fd = (int)req->data.args[0],
-        .dup = -1,
-    };
+    PbCall c = call_init(core, n, req);
 
     if (core->disabled) {
         reply_continue(&c, NULL);
         return;
     }
-    if (identify_socket(&c))
-        refuse_with(&c, -EINVAL, "bind");
-    if (c.dup >= 0)
-        close(c.dup);
+    refuse_if_host(&c, -EINVAL, "bind");
 }
 
 /* socketcall(2) call numbers (linux/net.h) */
@@ -865,14 +882,7 @@ void
 pb_socketcall_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
 {
     guint32 args[3];
-    PbCall c = {
-        .core = core,
-        .n = n,
-        .nfd = pb_notify_get_fd(n),
-        .id = req->id,
-        .tid = (pid_t)req->pid,
-        .dup = -1,
-    };
+    PbCall c = call_init(core, n, req);
     guint64 call = req->data.args[0];
 
     if (core->disabled || (call != PB_SYS_CONNECT && call != PB_SYS_BIND)) {
@@ -887,9 +897,6 @@ pb_socketcall_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
         return;
     }
     c.target_fd = (int)args[0];
-    if (identify_socket(&c))
-        refuse_with(&c, call == PB_SYS_CONNECT ? -ENETUNREACH : -EINVAL,
-                    "socketcall");
-    if (c.dup >= 0)
-        close(c.dup);
+    refuse_if_host(&c, call == PB_SYS_CONNECT ? -ENETUNREACH : -EINVAL,
+                   "socketcall");
 }

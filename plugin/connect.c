@@ -265,18 +265,22 @@ get_int(int fd, int level, int name)
 }
 
 /*
- * tcp_is_closed: is the TCP socket @fd in TCP_CLOSE (never connected, or
- * its connection failed), i.e. may connect() start a new connection?
+ * tcp_in_use: is @fd a TCP socket that is connecting or connected (any
+ * state but TCP_CLOSE)?  TCP_INFO only works on TCP sockets, so a UDP
+ * socket is never "in use".  For such a socket the kernel refuses any
+ * connect (EALREADY, EISCONN, or the pending error of a failed attempt)
+ * whatever address it re-reads after CONTINUE; AF_UNSPEC only dissolves
+ * the association.
  */
 static gboolean
-tcp_is_closed(int fd)
+tcp_in_use(int fd)
 {
     guint8 info[8] = { 0 }; /* tcpi_state is the first byte */
     socklen_t len = sizeof info;
 
     if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, info, &len) < 0 || len < 1)
         return FALSE;
-    return info[0] == TCP_CLOSE;
+    return info[0] != TCP_CLOSE;
 }
 
 /*
@@ -719,11 +723,6 @@ handle_socket(PbCall *c, PbPolicyVerdict verdict, const PbSockaddr *dst,
         }
     }
     if (verdict != PB_POLICY_BYPASS) {
-        if (c->is_host && get_int(c->dup, SOL_SOCKET, SO_TYPE) == SOCK_STREAM &&
-            !tcp_is_closed(c->dup)) {
-            reply_continue(c, "connecting/connected host socket");
-            return;
-        }
         refuse_or_continue(c, pb_policy_verdict_str(verdict));
         return;
     }
@@ -748,10 +747,7 @@ handle_socket(PbCall *c, PbPolicyVerdict verdict, const PbSockaddr *dst,
     }
     type &= 0xf;
     if (type == SOCK_STREAM && proto == IPPROTO_TCP) {
-        if (c->is_host && !tcp_is_closed(c->dup)) {
-            reply_continue(c, "connecting/connected host socket");
-            return;
-        }
+        /* a host socket here is closed: tcp_in_use() was checked first */
     } else if (type == SOCK_DGRAM && proto == IPPROTO_UDP) {
         if (!core->udp) {
             refuse_or_continue(c, "udp bypass needs host loopback allowed");
@@ -797,6 +793,16 @@ pb_connect_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
      * can change it in between). */
     if (!identify_socket(&c))
         goto out;
+    /* The common repeat: a program that got EINPROGRESS calls connect()
+     * again to learn the outcome (ab, APR, some event loops).  The kernel
+     * answers that itself, and checking it first keeps it cheap.  The
+     * agent is the only one that starts connects on host sockets (apart
+     * from sendto(MSG_FASTOPEN), docs/bypass.md), so the state cannot
+     * leave TCP_CLOSE behind its back after this check. */
+    if (c.is_host && tcp_in_use(c.dup)) {
+        reply_continue(&c, "connecting/connected host socket");
+        goto out;
+    }
     if ((core->npending > 0 || core->n_interrupted > 0) &&
         restarted_after_timeout(core, n, c.tid, c.target_fd)) {
         pb_debug("connect pid %d fd %d: restart after an interrupted "

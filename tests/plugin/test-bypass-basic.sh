@@ -52,6 +52,15 @@ pb_expect "$O" connect_rc "$(pb_get "$T/ref" connect_rc)" "non-blocking connect 
 pb_expect "$O" post.O_NONBLOCK 1 "O_NONBLOCK kept"
 pb_bypassed "$O" tcp-connect "$TUN4" 18002 --nonblock || true
 pb_assert_bypassed "$O" TUN4 "non-blocking connect to $TUN4"
+# connect() again while connecting and once connected (how APR, and so ab,
+# learns the outcome): the agent lets the kernel answer for the host socket
+pb_host "$T/ref" tcp-connect 127.0.0.1 18001 --nonblock --reconnect
+pb_bypassed "$O" tcp-connect 10.0.2.2 18001 --nonblock --reconnect || true
+pb_assert_bypassed "$O" HOSTLO "non-blocking connect asked twice"
+pb_expect "$O" reconnect_early "$(pb_get "$T/ref" reconnect_early)" "connect() again while connecting"
+pb_expect "$O" reconnect "$(pb_get "$T/ref" reconnect)" "connect() again once connected"
+pb_expect "$O" reconnect EISCONN "connect() again once connected"
+sb_log "  connect() again: $(pb_get "$O" reconnect_early) while connecting, $(pb_get "$O" reconnect) once connected (kernel: $(pb_get "$T/ref" reconnect_early), $(pb_get "$T/ref" reconnect))"
 
 sb_log "socket options set before connect are preserved"
 pb_bypassed "$O" tcp-connect 10.0.2.2 18001 --nodelay --rcvbuf 65536 \

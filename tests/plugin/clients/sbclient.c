@@ -80,7 +80,8 @@ usage(void)
             "[--sa-restart] [--send STR]\n"
             "         [--read-timeout MS] [--wait MS] [--hold MS] "
             "[--no-read]\n"
-            "         [--then-connect-hilen ADDR PORT] [--then-bind PORT]\n"
+            "         [--then-connect-hilen ADDR PORT] [--then-bind PORT] "
+            "[--reconnect]\n"
             "         [--then-socketcall-connect ADDR PORT]\n"
             "       sbclient udp-connect ADDR PORT [--send STR] "
             "[--read-timeout MS]\n"
@@ -374,7 +375,7 @@ cmd_tcp_connect(int argc, char **argv)
     struct sockaddr_storage ss;
     socklen_t sl;
     int nonblock = 0, nodelay = 0, keepalive = 0, v6only = -1;
-    int cloexec = 0, fd_cloexec = 0, restart = 0, no_read = 0;
+    int cloexec = 0, fd_cloexec = 0, restart = 0, no_read = 0, reconnect = 0;
     long rcvbuf = -1, keepidle = -1, sndtimeo = -1, alarm_ms = -1;
     long read_timeout = 5000, wait_ms = 5000, hold = 0;
     const char *send_str = NULL;
@@ -411,6 +412,8 @@ cmd_tcp_connect(int argc, char **argv)
             restart = 1;
         else if (!strcmp(o, "--no-read"))
             no_read = 1;
+        else if (!strcmp(o, "--reconnect"))
+            reconnect = 1;
         else if (v == NULL)
             usage();
         else if (!strcmp(o, "--rcvbuf"))
@@ -489,6 +492,13 @@ cmd_tcp_connect(int argc, char **argv)
         struct pollfd p = { .fd = fd, .events = POLLOUT };
         int pr;
 
+        /* asking again at once, as event loops do: EALREADY unless the
+         * handshake already completed (EISCONN) */
+        if (reconnect)
+            out("reconnect_early=%s",
+                connect(fd, (struct sockaddr *)&ss, sl) == 0 ? "0"
+                                                             : ename(errno));
+
         do
             pr = poll(&p, 1, (int)wait_ms);
         while (pr < 0 && errno == EINTR);
@@ -509,6 +519,11 @@ cmd_tcp_connect(int argc, char **argv)
     out("local=%s", sock_name(fd, 0, a, sizeof a));
     if (ok) {
         out("peer=%s", sock_name(fd, 1, a, sizeof a));
+        /* the outcome asked the APR way: connect() again says EISCONN */
+        if (reconnect)
+            out("reconnect=%s", connect(fd, (struct sockaddr *)&ss, sl) == 0
+                                    ? "0"
+                                    : ename(errno));
         report_state(fd, "post.");
         if (send_str != NULL &&
             send(fd, send_str, strlen(send_str), MSG_NOSIGNAL) < 0)

@@ -131,6 +131,10 @@ void pb_connect_handle(PbCore *core, PbNotify *n,
 /* bind(2): CONTINUE, except on an injected host socket, which must not be
  * bound in the host namespace behind the table's back (EINVAL). */
 void pb_bind_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req);
+/* listen(2): CONTINUE, except on an injected host socket (EINVAL): it would
+ * listen on a free port of every host address. */
+void pb_listen_handle(PbCore *core, PbNotify *n,
+                      const struct seccomp_notif *req);
 /* i386 socketcall(SYS_CONNECT/SYS_BIND): not bypassed; CONTINUE, except on
  * an injected host socket, which is refused. */
 void pb_socketcall_handle(PbCore *core, PbNotify *n,

@@ -843,6 +843,24 @@ out:
         close(c.dup);
 }
 
+/*
+ * continue_unless_host: a call on the fd in args[0] that is never
+ * bypassed (@what: its name, for the debug log): CONTINUE, or EINVAL for an
+ * injected host socket.
+ */
+static void
+continue_unless_host(PbCore *core, PbNotify *n, const struct seccomp_notif *req,
+                     const char *what)
+{
+    PbCall c = call_init(core, n, req);
+
+    if (core->disabled) {
+        reply_continue(&c, NULL);
+        return;
+    }
+    refuse_if_host(&c, -EINVAL, what);
+}
+
 /**
  * pb_bind_handle:
  * @core: the agent core
@@ -858,18 +876,31 @@ out:
 void
 pb_bind_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
 {
-    PbCall c = call_init(core, n, req);
+    continue_unless_host(core, n, req, "bind");
+}
 
-    if (core->disabled) {
-        reply_continue(&c, NULL);
-        return;
-    }
-    refuse_if_host(&c, -EINVAL, "bind");
+/**
+ * pb_listen_handle:
+ * @core: the agent core
+ * @n: the notify the call came from
+ * @req: the notification (listen(fd, backlog) in @req->data.args)
+ *
+ * Container sockets listen in the container (CONTINUE).  An injected host
+ * socket is refused with the kernel's EINVAL for a socket that cannot
+ * listen: once it is unconnected again (connect(AF_UNSPEC) after a bypassed
+ * connect), listen() would bind a free port on every address of the host
+ * and accept connections from anywhere, which nothing published.
+ */
+void
+pb_listen_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
+{
+    continue_unless_host(core, n, req, "listen");
 }
 
 /* socketcall(2) call numbers (linux/net.h) */
 #define PB_SYS_BIND 2
 #define PB_SYS_CONNECT 3
+#define PB_SYS_LISTEN 4
 
 /**
  * pb_socketcall_handle:
@@ -877,12 +908,14 @@ pb_bind_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
  * @n: the notify the call came from
  * @req: socketcall(call, args) of the i386 ABI
  *
- * connect and bind through socketcall are not bypassed: the call runs in
- * the container (CONTINUE).  The fd sits in the 32-bit argument array in
- * the caller's memory; it is read once, and if it names an injected host
- * socket the call is refused (ENETUNREACH for connect, EINVAL for bind)
+ * connect, bind and listen through socketcall are not bypassed: the call
+ * runs in the container (CONTINUE).  The fd sits in the 32-bit argument
+ * array in the caller's memory; it is read once (as many words as the
+ * kernel reads for that call), and if it names an injected host socket the
+ * call is refused (ENETUNREACH for connect, EINVAL for bind and listen)
  * instead of running unchecked in the host namespace.  Other socketcall
- * calls (only these two are trapped by the filters we generate) CONTINUE.
+ * calls (only these three are trapped by the filters we generate)
+ * CONTINUE.
  */
 void
 pb_socketcall_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
@@ -890,13 +923,16 @@ pb_socketcall_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
     guint32 args[3];
     PbCall c = call_init(core, n, req);
     guint64 call = req->data.args[0];
+    /* the kernel copies exactly nargs[call] words (listen: fd, backlog) */
+    gsize len = (call == PB_SYS_LISTEN ? 2 : 3) * sizeof args[0];
 
-    if (core->disabled || (call != PB_SYS_CONNECT && call != PB_SYS_BIND)) {
+    if (core->disabled || (call != PB_SYS_CONNECT && call != PB_SYS_BIND &&
+                           call != PB_SYS_LISTEN)) {
         reply_continue(&c, NULL);
         return;
     }
-    if (pb_proc_read_mem(c.tid, (guint32)req->data.args[1], args,
-                         sizeof args) != (gssize)sizeof args) {
+    if (pb_proc_read_mem(c.tid, (guint32)req->data.args[1], args, len) !=
+        (gssize)len) {
         /* the kernel's own answer; not CONTINUE, which would let another
          * thread map the page in before the kernel reads it */
         reply_result(core, c.nfd, c.id, c.tid, -EFAULT);

@@ -102,32 +102,32 @@ print_usage(FILE *out)
 {
     g_autofree char *def = pb_default_socket_path();
 
-    fprintf(out,
-            "Usage: slirpbypass exec [OPTION]... [--] COMMAND [ARG]...\n"
-            "Run COMMAND with its connect() and bind() calls handed to the "
-            "slirpbypass agent\nlistening on the socket "
-            "(`slirpbypass --bypass-socket PATH ...`). Run it inside\nthe "
-            "network namespace that agent serves; other namespaces are not "
-            "bypassed.\n"
-            "\n"
-            "  -s, --socket=PATH    the agent socket (default: %s)\n"
-            "      --fallback       if the agent cannot be reached, run "
-            "COMMAND without the\n"
-            "                       bypass (a warning on stderr) instead of "
-            "failing\n"
-            "      --metadata=STR   metadata sent to the agent (default: "
-            "%s)\n"
-            "      --no-bind        trap connect() only\n"
-            "      --timeout=SEC    wait at most SEC seconds for the agent "
-            "to take the\n"
-            "                       seccomp fd (default: %d)\n"
-            "  -h, --help           show this help and exit\n"
-            "\n"
-            "COMMAND and its children inherit the filter (and "
-            "NO_NEW_PRIVS when run without\nCAP_SYS_ADMIN). Exit status: "
-            "125 if slirpbypass fails, 126 if COMMAND cannot\nbe run, 127 "
-            "if COMMAND is not found, else the status of COMMAND.\n",
-            def, DEFAULT_METADATA, DEFAULT_TIMEOUT_S);
+    fprintf(
+        out,
+        "Usage: slirpbypass exec [OPTION]... [--] COMMAND [ARG]...\n"
+        "Run COMMAND with its connect(), bind() and listen() calls handed to "
+        "the\nslirpbypass agent listening on the socket (`slirpbypass "
+        "--bypass-socket PATH\n...`). Run it inside the network namespace "
+        "that agent serves; other\nnamespaces are not bypassed.\n"
+        "\n"
+        "  -s, --socket=PATH    the agent socket (default: %s)\n"
+        "      --fallback       if the agent cannot be reached, run "
+        "COMMAND without the\n"
+        "                       bypass (a warning on stderr) instead of "
+        "failing\n"
+        "      --metadata=STR   metadata sent to the agent (default: "
+        "%s)\n"
+        "      --no-bind        do not trap bind()\n"
+        "      --timeout=SEC    wait at most SEC seconds for the agent "
+        "to take the\n"
+        "                       seccomp fd (default: %d)\n"
+        "  -h, --help           show this help and exit\n"
+        "\n"
+        "COMMAND and its children inherit the filter (and "
+        "NO_NEW_PRIVS when run without\nCAP_SYS_ADMIN). Exit status: "
+        "125 if slirpbypass fails, 126 if COMMAND cannot\nbe run, 127 "
+        "if COMMAND is not found, else the status of COMMAND.\n",
+        def, DEFAULT_METADATA, DEFAULT_TIMEOUT_S);
 }
 
 /* Connect a SOCK_STREAM unix socket to @path; -1 with errno set. */
@@ -191,6 +191,10 @@ load_filter(gboolean no_bind, GError **error)
     }
     what = "seccomp_rule_add(connect)";
     rc = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(connect), 0);
+    if (rc < 0)
+        goto fail;
+    what = "seccomp_rule_add(listen)";
+    rc = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(listen), 0);
     if (rc < 0)
         goto fail;
     if (!no_bind) {

@@ -6,10 +6,11 @@
  * PbNotify, a GSource polling the fd.  Readable means a notification is
  * pending: one SECCOMP_IOCTL_NOTIF_RECV (with a zeroed struct, as the
  * kernel requires since 5.5) fetches it and it is dispatched at once:
- * connect() goes to connect.c, everything else (bind, and any other
- * syscall a profile traps) is answered CONTINUE.  Only one RECV per
- * wake-up: RECV blocks when nothing is pending, and the main loop must
- * never block.
+ * connect(), bind(), listen() and i386 socketcall() go to connect.c,
+ * anything else a profile traps is answered CONTINUE.  RECV blocks when
+ * nothing is pending and the main loop must never block, so a RECV only
+ * follows a poll() that reported the fd readable (up to PB_NOTIFY_BATCH
+ * per wake-up, see notify_dispatch()).
  *
  * POLLHUP means the last process using the filter is gone: the notify fd
  * is closed and everything hanging on it (blocking connects still in
@@ -147,27 +148,36 @@ struct PbNotify {
     GList *link;    /* in core->notifies */
 };
 
-/* (arch, syscall number) pairs meaning connect(2), resolved once. */
+/* The calls the filters trap, and what each (arch, number) pair means. */
+typedef enum {
+    PB_CALL_CONNECT,
+    PB_CALL_BIND,
+    PB_CALL_LISTEN,
+    PB_CALL_N,
+    PB_CALL_OTHER = PB_CALL_N,
+} PbCallKind;
+static const char *const call_names[PB_CALL_N] = { "connect", "bind",
+                                                   "listen" };
+
 typedef struct {
     guint32 arch;
     int nr;
 } PbSyscallId;
-static PbSyscallId connect_ids[4];
-static guint n_connect_ids;
-static PbSyscallId bind_ids[4];
-static guint n_bind_ids;
-/* i386 socketcall(2): libseccomp turns a connect/bind rule for the x86 ABI
- * into socketcall(SYS_CONNECT/SYS_BIND) too, and a 64-bit process can use
- * it through int 0x80. */
+/* per kind: the native ABI and its compat ABIs, resolved once */
+static PbSyscallId call_ids[PB_CALL_N][4];
+static guint n_call_ids[PB_CALL_N];
+/* i386 socketcall(2): libseccomp turns a connect/bind/listen rule for the
+ * x86 ABI into socketcall(SYS_CONNECT/...) too, and a 64-bit process can
+ * use it through int 0x80. */
 static int socketcall_nr = -1;
 
 /*
- * resolve_connect: fill connect_ids and bind_ids for the native ABI and its
- * compat ABIs (profiles list SCMP_ARCH_X86 and SCMP_ARCH_X32 beside x86_64).
- * i386 socketcall(2) is not decoded: its connect stays on CONTINUE.
+ * resolve_calls: fill call_ids for the native ABI and its compat ABIs
+ * (profiles list SCMP_ARCH_X86 and SCMP_ARCH_X32 beside x86_64) and find
+ * i386 socketcall(2).
  */
 static void
-resolve_connect(void)
+resolve_calls(void)
 {
     static gsize done;
     const guint32 arches[] = { seccomp_arch_native(), SCMP_ARCH_X86,
@@ -176,22 +186,20 @@ resolve_connect(void)
     if (!g_once_init_enter(&done))
         return;
     for (guint i = 0; i < G_N_ELEMENTS(arches); i++) {
-        int nr = seccomp_syscall_resolve_name_arch(arches[i], "connect");
         guint32 arch = arches[i];
 
         /* x32 shares AUDIT_ARCH_X86_64; its numbers carry the x32 bit */
         if (arch == SCMP_ARCH_X32)
             arch = SCMP_ARCH_X86_64;
-        if (nr >= 0 && n_connect_ids < G_N_ELEMENTS(connect_ids)) {
-            connect_ids[n_connect_ids].arch = arch;
-            connect_ids[n_connect_ids].nr = nr;
-            n_connect_ids++;
-        }
-        nr = seccomp_syscall_resolve_name_arch(arches[i], "bind");
-        if (nr >= 0 && n_bind_ids < G_N_ELEMENTS(bind_ids)) {
-            bind_ids[n_bind_ids].arch = arch;
-            bind_ids[n_bind_ids].nr = nr;
-            n_bind_ids++;
+        for (guint k = 0; k < PB_CALL_N; k++) {
+            int nr =
+                seccomp_syscall_resolve_name_arch(arches[i], call_names[k]);
+
+            if (nr >= 0 && n_call_ids[k] < G_N_ELEMENTS(call_ids[k])) {
+                call_ids[k][n_call_ids[k]].arch = arch;
+                call_ids[k][n_call_ids[k]].nr = nr;
+                n_call_ids[k]++;
+            }
         }
     }
     socketcall_nr =
@@ -200,28 +208,18 @@ resolve_connect(void)
 }
 
 /*
- * is_call: does @data describe one of the @n calls in @ids?
+ * classify: which trapped call does @data describe?
+ * Returns: its PbCallKind, PB_CALL_OTHER for anything else.
  */
-static gboolean
-is_call(const PbSyscallId *ids, guint n, const struct seccomp_data *data)
+static PbCallKind
+classify(const struct seccomp_data *data)
 {
-    for (guint i = 0; i < n; i++)
-        if (ids[i].nr == data->nr && ids[i].arch == data->arch)
-            return TRUE;
-    return FALSE;
-}
-
-/* is_connect / is_bind: does @data describe connect(2) / bind(2)? */
-static gboolean
-is_connect(const struct seccomp_data *data)
-{
-    return is_call(connect_ids, n_connect_ids, data);
-}
-
-static gboolean
-is_bind(const struct seccomp_data *data)
-{
-    return is_call(bind_ids, n_bind_ids, data);
+    for (guint k = 0; k < PB_CALL_N; k++)
+        for (guint i = 0; i < n_call_ids[k]; i++)
+            if (call_ids[k][i].nr == data->nr &&
+                call_ids[k][i].arch == data->arch)
+                return (PbCallKind)k;
+    return PB_CALL_OTHER;
 }
 
 /*
@@ -242,12 +240,21 @@ notify_one(PbNotify *n)
         pb_notify_destroy(n);
         return FALSE;
     }
-    if (is_connect(&req.data)) {
+    switch (classify(&req.data)) {
+    case PB_CALL_CONNECT:
         pb_connect_handle(n->core, n, &req);
-    } else if (is_bind(&req.data)) {
+        return TRUE;
+    case PB_CALL_BIND:
         pb_bind_handle(n->core, n, &req);
-    } else if (socketcall_nr >= 0 && req.data.arch == AUDIT_ARCH_I386 &&
-               req.data.nr == socketcall_nr) {
+        return TRUE;
+    case PB_CALL_LISTEN:
+        pb_listen_handle(n->core, n, &req);
+        return TRUE;
+    default:
+        break;
+    }
+    if (socketcall_nr >= 0 && req.data.arch == AUDIT_ARCH_I386 &&
+        req.data.nr == socketcall_nr) {
         pb_socketcall_handle(n->core, n, &req);
     } else {
         n->core->n_continued++;
@@ -345,7 +352,7 @@ pb_notify_new(PbCore *core, int fd, gint64 pid, const char *id)
 {
     PbNotify *n = (PbNotify *)g_source_new(&notify_funcs, sizeof(PbNotify));
 
-    resolve_connect();
+    resolve_calls();
     n->core = core;
     n->fd = fd;
     n->pid = pid;

@@ -42,7 +42,7 @@
 #define NOTIFY_ACTION "SCMP_ACT_NOTIFY"
 
 /* The calls the bypass traps, in rule order. */
-static const char *const trapped_names[] = { "connect", "bind" };
+static const char *const trapped_names[] = { "connect", "bind", "listen" };
 
 /**
  * pb_default_socket_path:
@@ -152,7 +152,8 @@ notify_rule_new(const gboolean trap[G_N_ELEMENTS(trapped_names)])
     return json_builder_get_root(b);
 }
 
-/* Fill trap[] from the options: connect always, bind unless no_bind. */
+/* Fill trap[] from the options: connect and listen always, bind unless
+ * no_bind. */
 static void
 wanted_traps(const PbProfileOptions *opts,
              gboolean trap[G_N_ELEMENTS(trapped_names)])
@@ -549,16 +550,16 @@ print_usage(FILE *out)
             "(defaultAction SCMP_ACT_ALLOW)\n"
             "      --metadata=STR        set listenerMetadata (merge: "
             "default keeps FILE's)\n"
-            "      --no-bind             trap connect() only "
-            "(no bind()-side port publishing)\n"
+            "      --no-bind             do not trap bind() "
+            "(only connect() and listen())\n"
             "  -o, --output=FILE         write to FILE instead of stdout\n"
             "  -h, --help                show this help and exit\n"
             "\n"
-            "--merge removes connect/bind from FILE's unconditional "
+            "--merge removes connect/bind/listen from FILE's unconditional "
             "SCMP_ACT_ALLOW rules, drops\nrules left empty, prepends the "
             "SCMP_ACT_NOTIFY rule and sets listenerPath. It refuses\na "
             "different existing listenerPath, a rule that denies or "
-            "conditionally allows\nconnect/bind, and defaultAction "
+            "conditionally allows\nconnect/bind/listen, and defaultAction "
             "SCMP_ACT_NOTIFY.\n"
             "\n"
             "Use: podman run --security-opt seccomp=PROFILE ...; runc/crun: "

@@ -11,7 +11,10 @@
 #    container means its own loopback: the private host's loopback-only
 #    server must not be reached;
 #  - the same through the i386 socketcall(2) (int 0x80, x86_64 only);
-#  - bind() must not open a port in the private host.
+#  - bind() must not open a port in the private host;
+#  - listen() (plain and through socketcall) after connect(AF_UNSPEC) made
+#    it unconnected again must not listen on a free port of every host
+#    address.
 # The same calls on an ordinary container socket keep the kernel's own
 # behaviour (they run in the container).
 . "$(dirname "$0")/../lib/harness.sh"
@@ -64,6 +67,35 @@ pb_expect "$O" then_bind EINVAL "bind on a host socket"
 if ss -ltnH 'sport = :18502' | grep -q .; then
     sb_fail "a port was opened in the host namespace"
 fi
+
+sb_log "listen() on the host socket, unconnected again by connect(AF_UNSPEC), is refused"
+pb_bypassed "$O" tcp-connect 10.0.2.2 18599 --nonblock --then-unspec \
+    --then-socketcall-listen --then-listen || true
+pb_expect "$O" connect ECONNREFUSED "setup: a failed bypassed connect"
+pb_expect "$O" then_unspec ok "connect(AF_UNSPEC) on the host socket"
+pb_expect "$O" then_listen EINVAL "listen on a host socket"
+if [ "$(uname -m)" = x86_64 ]; then
+    pb_expect "$O" then_socketcall_listen EINVAL "socketcall listen on a host socket"
+fi
+
+sb_log "the same on a container socket: the kernel's own answers (it listens in the container)"
+pb_host "$R" tcp-connect 127.0.0.1 18598 --nonblock --then-unspec --then-socketcall-listen || true
+pb_bypassed "$O" tcp-connect 127.0.0.1 18598 --nonblock --then-unspec --then-socketcall-listen || true
+case "$(pb_get "$O" local)" in
+127.0.0.1:*) ;;
+*) sb_fail "control run was not a container socket: $(tr '\n' ' ' <"$O")" ;;
+esac
+sb_log "  container socket: unspec=$(pb_get "$O" then_unspec) socketcall listen=$(pb_get "$O" then_socketcall_listen) (kernel: $(pb_get "$R" then_socketcall_listen))"
+for k in connect then_unspec then_socketcall_listen; do
+    pb_expect "$O" "$k" "$(pb_get "$R" "$k")" "container socket: $k as the kernel answers"
+done
+sb_log "a server under the filter still listens and accepts in the container"
+sb_bg sb_in_target timeout 60 "$SLIRPBYPASS" exec --socket "$BYPASS_SOCK" -- \
+    "$SBCLIENT" serve-tcp 127.0.0.1 18503 --tag CTR --count 1 --timeout 30
+sb_wait_until 10 grep -q '^listening=' "$BG_LOG" ||
+    sb_fail "server under the filter did not listen: $(cat "$BG_LOG")"
+pb_plain "$O" tcp-connect 127.0.0.1 18503 || sb_fail "cannot reach it: $(tr '\n' ' ' <"$O")"
+[ "$(pb_reply_tag "$O")" = CTR ] || sb_fail "wrong server: $(tr '\n' ' ' <"$O")"
 
 sb_log "the agent still bypasses normally"
 pb_bypassed "$O" tcp-connect 10.0.2.2 18501 || sb_fail "bypass after the refusals: $(tr '\n' ' ' <"$O")"

@@ -40,7 +40,7 @@ sb_assert_eq 0 "$RC" "build"
 sb_assert_eq SCMP_ACT_ALLOW "$(jq -r .defaultAction "$OUT")" "defaultAction"
 sb_assert_eq /run/x/bypass.sock "$(jq -r .listenerPath "$OUT")" "listenerPath"
 sb_assert_eq hello "$(jq -r .listenerMetadata "$OUT")" "listenerMetadata"
-sb_assert_eq '[{"names":["connect","bind"],"action":"SCMP_ACT_NOTIFY"}]' \
+sb_assert_eq '[{"names":["connect","bind","listen"],"action":"SCMP_ACT_NOTIFY"}]' \
     "$(jq -c .syscalls "$OUT")" "syscalls"
 [ "$(uname -m)" != x86_64 ] || sb_assert_eq '["SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_X32"]' \
     "$(jq -c .architectures "$OUT")" "architectures"
@@ -48,7 +48,7 @@ sb_assert_eq '[{"names":["connect","bind"],"action":"SCMP_ACT_NOTIFY"}]' \
 prof -l /run/x/bypass.sock --no-bind -o "$T/p.json"
 sb_assert_eq 0 "$RC" "-o"
 [ ! -s "$OUT" ] || sb_fail "-o also printed to stdout"
-sb_assert_eq '["connect"]' "$(jq -c '.syscalls[0].names' "$T/p.json")" "--no-bind"
+sb_assert_eq '["connect","listen"]' "$(jq -c '.syscalls[0].names' "$T/p.json")" "--no-bind"
 
 XDG_RUNTIME_DIR=/run/user/4321 "$SLIRPBYPASS" seccomp-profile >"$OUT"
 sb_assert_eq /run/user/4321/slirpbypass/bypass.sock "$(jq -r .listenerPath "$OUT")" "default path"
@@ -61,10 +61,11 @@ if [ -r /usr/share/containers/seccomp.json ]; then
     sb_assert_eq SCMP_ACT_NOTIFY "$(jq -r '.syscalls[0].action' "$OUT")" "NOTIFY rule first"
     sb_assert_eq 1 "$(jq '[.syscalls[] | select(.names | index("connect"))] | length' "$OUT")" "connect only in our rule"
     sb_assert_eq 1 "$(jq '[.syscalls[] | select(.names | index("bind"))] | length' "$OUT")" "bind only in our rule"
+    sb_assert_eq 1 "$(jq '[.syscalls[] | select(.names | index("listen"))] | length' "$OUT")" "listen only in our rule"
     # every other name survives
     before=$(jq '[.syscalls[].names[]] | length' "$P")
     after=$(jq '[.syscalls[].names[]] | length' "$OUT")
-    sb_assert_eq "$before" "$after" "name count (2 moved into our rule)"
+    sb_assert_eq "$before" "$after" "name count (3 moved into our rule)"
     # stdin, and idempotence
     "$SLIRPBYPASS" seccomp-profile --merge - -l /run/x/bypass.sock <"$OUT" >"$T/twice" ||
         sb_fail "merge from stdin failed"

@@ -23,7 +23,8 @@ static const char podman_like[] =
     "\"archMap\":[{\"architecture\":\"SCMP_ARCH_X86_64\","
     "\"subArchitectures\":[\"SCMP_ARCH_X86\",\"SCMP_ARCH_X32\"]}],"
     "\"syscalls\":["
-    "{\"names\":[\"accept\",\"bind\",\"close\",\"connect\",\"write\"],"
+    "{\"names\":[\"accept\",\"bind\",\"close\",\"connect\",\"listen\","
+    "\"write\"],"
     "\"action\":\"SCMP_ACT_ALLOW\",\"args\":[],\"comment\":\"\","
     "\"includes\":{},\"excludes\":{}},"
     "{\"names\":[\"bpf\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[],"
@@ -141,9 +142,10 @@ test_build_default(void)
 #endif
     g_assert_cmpuint(json_array_get_length(arr(o, "syscalls")), ==, 1);
     names = rule_names(o, 0);
-    g_assert_cmpuint(json_array_get_length(names), ==, 2);
+    g_assert_cmpuint(json_array_get_length(names), ==, 3);
     g_assert_cmpstr(json_array_get_string_element(names, 0), ==, "connect");
     g_assert_cmpstr(json_array_get_string_element(names, 1), ==, "bind");
+    g_assert_cmpstr(json_array_get_string_element(names, 2), ==, "listen");
     g_assert_cmpstr(rule_action(o, 0), ==, "SCMP_ACT_NOTIFY");
 }
 
@@ -163,8 +165,10 @@ test_build_options(void)
     o = json_node_get_object(n);
     g_assert_cmpstr(json_object_get_string_member(o, "listenerMetadata"), ==,
                     "meta data");
-    g_assert_cmpuint(json_array_get_length(rule_names(o, 0)), ==, 1);
+    /* --no-bind: connect and listen */
+    g_assert_cmpuint(json_array_get_length(rule_names(o, 0)), ==, 2);
     g_assert_true(has_str(rule_names(o, 0), "connect"));
+    g_assert_true(has_str(rule_names(o, 0), "listen"));
 
     /* The printed text parses back and ends with one newline. */
     text = pb_profile_to_json(n);
@@ -226,6 +230,8 @@ test_merge_podman_like(void)
     g_assert_true(has_str(big, "write"));
     g_assert_cmpuint(count_naming(o, "connect"), ==, 1);
     g_assert_cmpuint(count_naming(o, "bind"), ==, 1);
+    g_assert_cmpuint(count_naming(o, "listen"), ==, 1);
+    g_assert_true(has_str(rule_names(o, 0), "listen"));
     g_assert_true(has_str(rule_names(o, 2), "bpf"));
     g_assert_true(has_str(rule_names(o, 3), "socket"));
     g_assert_cmpstr(rule_action(o, 3), ==, "SCMP_ACT_ERRNO");
@@ -372,12 +378,15 @@ test_merge_bind_not_allowed(void)
     g_autoptr(JsonNode) n = merge_ok(json, &opts, warn);
     JsonObject *o = json_node_get_object(n);
 
-    /* bind stays denied by the default action: only connect trapped */
+    /* bind and listen stay denied by the default action: only connect
+     * trapped */
     g_assert_cmpuint(json_array_get_length(rule_names(o, 0)), ==, 1);
     g_assert_true(has_str(rule_names(o, 0), "connect"));
     g_assert_cmpuint(count_naming(o, "bind"), ==, 0);
-    g_assert_cmpuint(warn->len, ==, 1);
+    g_assert_cmpuint(count_naming(o, "listen"), ==, 0);
+    g_assert_cmpuint(warn->len, ==, 2);
     g_assert_nonnull(strstr(warn->pdata[0], "does not allow bind"));
+    g_assert_nonnull(strstr(warn->pdata[1], "does not allow listen"));
 }
 
 static void
@@ -387,7 +396,8 @@ test_merge_no_bind(void)
     g_autoptr(JsonNode) n = merge_ok(podman_like, &opts, NULL);
     JsonObject *o = json_node_get_object(n);
 
-    g_assert_cmpuint(json_array_get_length(rule_names(o, 0)), ==, 1);
+    g_assert_cmpuint(json_array_get_length(rule_names(o, 0)), ==, 2);
+    g_assert_false(has_str(rule_names(o, 0), "bind"));
     /* bind stays where it was */
     g_assert_true(has_str(rule_names(o, 1), "bind"));
     g_assert_false(has_str(rule_names(o, 1), "connect"));
@@ -411,6 +421,7 @@ test_merge_installed_podman_profile(void)
     g_assert_cmpstr(rule_action(o, 0), ==, "SCMP_ACT_NOTIFY");
     g_assert_cmpuint(count_naming(o, "connect"), ==, 1);
     g_assert_cmpuint(count_naming(o, "bind"), ==, 1);
+    g_assert_cmpuint(count_naming(o, "listen"), ==, 1);
     g_assert_cmpuint(count_naming(o, "write"), >=, 1);
 }
 

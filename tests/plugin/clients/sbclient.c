@@ -71,26 +71,28 @@ ename(int e)
 static void
 usage(void)
 {
-    fprintf(stderr,
-            "usage: sbclient tcp-connect ADDR PORT [--nonblock] [--nodelay] "
-            "[--rcvbuf N]\n"
-            "         [--keepalive] [--keepidle S] [--v6only|--no-v6only] "
-            "[--cloexec|--no-cloexec]\n"
-            "         [--fd-cloexec] [--sndtimeo MS] [--alarm MS] "
-            "[--sa-restart] [--send STR]\n"
-            "         [--read-timeout MS] [--wait MS] [--hold MS] "
-            "[--no-read]\n"
-            "         [--then-connect-hilen ADDR PORT] [--then-bind PORT] "
-            "[--reconnect]\n"
-            "         [--then-socketcall-connect ADDR PORT]\n"
-            "       sbclient udp-connect ADDR PORT [--send STR] "
-            "[--read-timeout MS]\n"
-            "       sbclient serve-tcp|serve-udp ADDR PORT [--tag T] "
-            "[--count N] [--timeout S]\n"
-            "       sbclient storm THREADS CONNECTS ADDR PORT\n"
-            "       sbclient race ALLOWED FORBIDDEN PORT ITERATIONS "
-            "[THREADS]\n"
-            "       sbclient exec-check ADDR PORT\n");
+    fprintf(
+        stderr,
+        "usage: sbclient tcp-connect ADDR PORT [--nonblock] [--nodelay] "
+        "[--rcvbuf N]\n"
+        "         [--keepalive] [--keepidle S] [--v6only|--no-v6only] "
+        "[--cloexec|--no-cloexec]\n"
+        "         [--fd-cloexec] [--sndtimeo MS] [--alarm MS] "
+        "[--sa-restart] [--send STR]\n"
+        "         [--read-timeout MS] [--wait MS] [--hold MS] "
+        "[--no-read]\n"
+        "         [--then-connect-hilen ADDR PORT] [--then-bind PORT] "
+        "[--reconnect]\n"
+        "         [--then-unspec] [--then-listen] [--then-socketcall-listen]\n"
+        "         [--then-socketcall-connect ADDR PORT]\n"
+        "       sbclient udp-connect ADDR PORT [--send STR] "
+        "[--read-timeout MS]\n"
+        "       sbclient serve-tcp|serve-udp ADDR PORT [--tag T] "
+        "[--count N] [--timeout S]\n"
+        "       sbclient storm THREADS CONNECTS ADDR PORT\n"
+        "       sbclient race ALLOWED FORBIDDEN PORT ITERATIONS "
+        "[THREADS]\n"
+        "       sbclient exec-check ADDR PORT\n");
     exit(2);
 }
 
@@ -304,11 +306,49 @@ then_connect_hilen(int fd, const char *addr, const char *port)
     out("then_connect=%s", r == 0 ? "ok" : ename(errno));
 }
 
+#if defined(__x86_64__)
+/*
+ * socketcall_i386: socketcall(@call, @args) of the i386 ABI through
+ * int 0x80, which a 64-bit process can use; @args must lie below 4 GiB.
+ * Returns: the raw result (0 or -errno).
+ */
+static long
+socketcall_i386(long call, const unsigned int *args)
+{
+    long r;
+
+    /* eax = __NR_socketcall (102, i386), ebx = call, ecx = args */
+    __asm__ volatile("int $0x80"
+                     : "=a"(r)
+                     : "a"(102L), "b"(call), "c"((long)(unsigned long)args)
+                     : "memory");
+    return r;
+}
+
+/*
+ * low_pages: two pages below 4 GiB, the second one inaccessible (an array
+ * placed at the end of the first is followed by a fault).  NULL on error.
+ */
+static char *
+low_pages(void)
+{
+    char *low = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+
+    if (low == MAP_FAILED)
+        return NULL;
+    if (mprotect(low + 4096, 4096, PROT_NONE) < 0) {
+        munmap(low, 8192);
+        return NULL;
+    }
+    return low;
+}
+#endif
+
 /*
  * then_socketcall_connect: connect @fd again through the i386 ABI's
- * socketcall(SYS_CONNECT) via int 0x80, which a 64-bit process can use.
- * The argument array and the sockaddr must lie below 4 GiB.  Prints
- * then_socketcall=, or "unsupported" off x86_64.
+ * socketcall(SYS_CONNECT).  Prints then_socketcall=, or "unsupported" off
+ * x86_64.
  */
 static void
 then_socketcall_connect(int fd, const char *addr, const char *port)
@@ -317,29 +357,52 @@ then_socketcall_connect(int fd, const char *addr, const char *port)
     struct sockaddr_storage ss;
     socklen_t sl = parse_addr(addr, port, &ss);
     unsigned int *args;
-    long r;
-    void *low = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+    char *low = low_pages();
 
-    if (low == MAP_FAILED) {
+    if (low == NULL) {
         out("then_socketcall=%s", ename(errno));
         return;
     }
-    memcpy((char *)low + 64, &ss, sl);
-    args = low;
+    memcpy(low + 64, &ss, sl);
+    args = (unsigned int *)low;
     args[0] = (unsigned int)fd;
-    args[1] = (unsigned int)(unsigned long)((char *)low + 64);
+    args[1] = (unsigned int)(unsigned long)(low + 64);
     args[2] = sl;
-    /* eax = __NR_socketcall (102, i386), ebx = SYS_CONNECT, ecx = args */
-    __asm__ volatile("int $0x80"
-                     : "=a"(r)
-                     : "a"(102L), "b"(3L), "c"((long)(unsigned long)low)
-                     : "memory");
+    long r = socketcall_i386(3 /* SYS_CONNECT */, args);
     out("then_socketcall=%s", r == 0 ? "ok" : ename((int)-r));
-    munmap(low, 4096);
+    munmap(low, 8192);
 #else
     (void)fd, (void)addr, (void)port;
     out("then_socketcall=unsupported");
+#endif
+}
+
+/*
+ * then_socketcall_listen: listen() on @fd through the i386 ABI's
+ * socketcall(SYS_LISTEN), with the two-word argument array at the very end
+ * of a page (the kernel reads exactly two words; reading more would
+ * fault).  Prints then_socketcall_listen=, or "unsupported" off x86_64.
+ */
+static void
+then_socketcall_listen(int fd)
+{
+#if defined(__x86_64__)
+    unsigned int *args;
+    char *low = low_pages();
+
+    if (low == NULL) {
+        out("then_socketcall_listen=%s", ename(errno));
+        return;
+    }
+    args = (unsigned int *)(low + 4096 - 2 * sizeof *args);
+    args[0] = (unsigned int)fd;
+    args[1] = 1;
+    long r = socketcall_i386(4 /* SYS_LISTEN */, args);
+    out("then_socketcall_listen=%s", r == 0 ? "ok" : ename((int)-r));
+    munmap(low, 8192);
+#else
+    (void)fd;
+    out("then_socketcall_listen=unsupported");
 #endif
 }
 
@@ -376,6 +439,7 @@ cmd_tcp_connect(int argc, char **argv)
     socklen_t sl;
     int nonblock = 0, nodelay = 0, keepalive = 0, v6only = -1;
     int cloexec = 0, fd_cloexec = 0, restart = 0, no_read = 0, reconnect = 0;
+    int then_listen = 0, then_unspec = 0, then_sc_listen = 0;
     long rcvbuf = -1, keepidle = -1, sndtimeo = -1, alarm_ms = -1;
     long read_timeout = 5000, wait_ms = 5000, hold = 0;
     const char *send_str = NULL;
@@ -414,6 +478,12 @@ cmd_tcp_connect(int argc, char **argv)
             no_read = 1;
         else if (!strcmp(o, "--reconnect"))
             reconnect = 1;
+        else if (!strcmp(o, "--then-listen"))
+            then_listen = 1;
+        else if (!strcmp(o, "--then-unspec"))
+            then_unspec = 1;
+        else if (!strcmp(o, "--then-socketcall-listen"))
+            then_sc_listen = 1;
         else if (v == NULL)
             usage();
         else if (!strcmp(o, "--rcvbuf"))
@@ -539,6 +609,22 @@ cmd_tcp_connect(int argc, char **argv)
         then_socketcall_connect(fd, sc_addr, sc_port);
     if (then_bind >= 0)
         then_bind_any(fd, ss.ss_family, (int)then_bind);
+    if (then_unspec) {
+        /* connect(AF_UNSPEC) dissolves the association (TCP: disconnect) */
+        struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+
+        out("then_unspec=%s",
+            connect(fd, &unspec, sizeof unspec) == 0 ? "ok" : ename(errno));
+    }
+    if (then_sc_listen)
+        then_socketcall_listen(fd);
+    if (then_listen) {
+        /* listen() on an unbound socket binds a free port first */
+        int lr = listen(fd, 1);
+
+        out("then_listen=%s", lr == 0 ? "ok" : ename(errno));
+        out("listen_local=%s", sock_name(fd, 0, a, sizeof a));
+    }
     close(fd);
     return ok ? 0 : 1;
 }

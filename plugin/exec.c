@@ -193,6 +193,18 @@ load_filter(gboolean no_bind, GError **error)
     rc = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(connect), 0);
     if (rc < 0)
         goto fail;
+    /* io_uring's connect/bind/listen would bypass the trap (profile.c) */
+    what = "seccomp_rule_add(io_uring)";
+    rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(io_uring_setup),
+                          0);
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
+                              SCMP_SYS(io_uring_enter), 0);
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
+                              SCMP_SYS(io_uring_register), 0);
+    if (rc < 0)
+        goto fail;
     what = "seccomp_rule_add(listen)";
     rc = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(listen), 0);
     if (rc < 0)

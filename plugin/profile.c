@@ -6,13 +6,17 @@
  * Theory of operation: a container runtime (runc >= 1.1, crun >= 1.6,
  * podman >= 4.1 through its profile) hands the seccomp notify fd of a
  * container to the agent named by the profile's "listenerPath".  The bypass
- * needs exactly two syscalls trapped, connect and bind (DESIGN.md: never
- * close/fcntl/setsockopt/sendmsg, which would also trap the runtime's own
- * calls between filter load and fd hand-off).  Two modes:
+ * traps connect, bind and listen (DESIGN.md: never close/fcntl/setsockopt/
+ * sendmsg, which would also trap the runtime's own calls between filter
+ * load and fd hand-off), and denies io_uring (ENOSYS): io_uring's connect,
+ * bind and listen operations are not seen by seccomp, so on a socket the
+ * agent installed they would run unchecked in the host namespace.  Docker,
+ * podman and containerd deny io_uring by default already.  Two modes:
  *
  *  - build: a fresh profile, defaultAction SCMP_ACT_ALLOW, the native
  *    architecture plus its compat ones (a 32-bit binary must not hit the
- *    "bad arch" kill action), one NOTIFY rule, listenerPath[/Metadata].
+ *    "bad arch" kill action), one NOTIFY rule, the io_uring denial,
+ *    listenerPath[/Metadata].
  *  - merge: rewrite an existing profile (podman's seccomp.json,
  *    containerd's default): the trapped names are removed from every rule
  *    that allows them unconditionally (rules left empty are dropped), the
@@ -22,8 +26,12 @@
  *    call unconditionally.  A rule that denies or conditionally allows a
  *    trapped call is therefore refused instead of silently widened, and a
  *    trapped call the profile does not allow at all is not trapped.
- *    Merging is idempotent: our own NOTIFY rule is recognised by the
- *    identical listenerPath.
+ *    io_uring calls the profile allows (by a rule, which loses them, or by
+ *    the default action) get the denial rule, with a warning; names another
+ *    rule denies already are left to it (libseccomp refuses two rules of
+ *    different actions for one call).  Merging is idempotent: our own
+ *    NOTIFY rule is recognised by the identical listenerPath, our denial
+ *    rule is a denial like any other.
  *
  * The logic lives in pb_profile_build()/pb_profile_merge() so the unit
  * tests run it without main(); pb_profile_main() only parses the command
@@ -43,6 +51,10 @@
 
 /* The calls the bypass traps, in rule order. */
 static const char *const trapped_names[] = { "connect", "bind", "listen" };
+/* The calls it denies with ENOSYS (see the theory of operation). */
+static const char *const denied_names[] = { "io_uring_setup", "io_uring_enter",
+                                            "io_uring_register" };
+#define DENY_ERRNO 38 /* ENOSYS: "not implemented here", as Docker does */
 
 /**
  * pb_default_socket_path:
@@ -152,6 +164,31 @@ notify_rule_new(const gboolean trap[G_N_ELEMENTS(trapped_names)])
     return json_builder_get_root(b);
 }
 
+/* The ERRNO rule for the names selected in @deny (all when NULL);
+ * NULL if none is selected. */
+static JsonNode *
+deny_rule_new(const gboolean *deny)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    guint n = 0;
+
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "names");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < G_N_ELEMENTS(denied_names); i++)
+        if (deny == NULL || deny[i]) {
+            json_builder_add_string_value(b, denied_names[i]);
+            n++;
+        }
+    json_builder_end_array(b);
+    json_builder_set_member_name(b, "action");
+    json_builder_add_string_value(b, "SCMP_ACT_ERRNO");
+    json_builder_set_member_name(b, "errnoRet");
+    json_builder_add_int_value(b, DENY_ERRNO);
+    json_builder_end_object(b);
+    return n > 0 ? json_builder_get_root(b) : NULL;
+}
+
 /* Fill trap[] from the options: connect and listen always, bind unless
  * no_bind. */
 static void
@@ -193,6 +230,7 @@ pb_profile_build(const PbProfileOptions *opts, GError **error)
     json_builder_set_member_name(b, "syscalls");
     json_builder_begin_array(b);
     json_builder_add_value(b, notify_rule_new(trap));
+    json_builder_add_value(b, deny_rule_new(NULL));
     json_builder_end_array(b);
     json_builder_end_object(b);
     return json_builder_get_root(b);
@@ -231,6 +269,28 @@ get_string(JsonObject *o, const char *name)
     if (n == NULL || json_node_get_value_type(n) != G_TYPE_STRING)
         return NULL;
     return json_node_get_string(n);
+}
+
+/* Does rule @rule name @name (in "names" or the legacy "name")? */
+static gboolean
+rule_names_call(JsonObject *rule, const char *name)
+{
+    JsonNode *names = json_object_get_member(rule, "names");
+    const char *legacy = get_string(rule, "name");
+
+    if (legacy != NULL && strcmp(legacy, name) == 0)
+        return TRUE;
+    if (names != NULL && JSON_NODE_HOLDS_ARRAY(names)) {
+        JsonArray *a = json_node_get_array(names);
+
+        for (guint i = 0; i < json_array_get_length(a); i++) {
+            const char *n = json_array_get_string_element(a, i);
+
+            if (n != NULL && strcmp(n, name) == 0)
+                return TRUE;
+        }
+    }
+    return FALSE;
 }
 
 /* Per trapped name: what the existing rules say about it. */
@@ -318,11 +378,13 @@ scan_rule(JsonNode *node, guint idx, const char *source, gboolean ours,
 }
 
 /*
- * Remove the names selected in @trap from rule @rule; returns TRUE if the
- * rule named something before and names nothing now (drop it).
+ * Remove the names @list[i] selected by @sel[i] (@n of them) from rule
+ * @rule; returns TRUE if the rule named something before and names nothing
+ * now (drop it).
  */
 static gboolean
-strip_rule(JsonObject *rule, const gboolean trap[G_N_ELEMENTS(trapped_names)])
+strip_names(JsonObject *rule, const char *const *list, const gboolean *sel,
+            guint n)
 {
     JsonNode *names = json_object_get_member(rule, "names");
     const char *legacy = get_string(rule, "name");
@@ -332,8 +394,8 @@ strip_rule(JsonObject *rule, const gboolean trap[G_N_ELEMENTS(trapped_names)])
     if (legacy != NULL) {
         had = TRUE;
         has = TRUE;
-        for (guint t = 0; t < G_N_ELEMENTS(trapped_names); t++)
-            if (trap[t] && strcmp(legacy, trapped_names[t]) == 0) {
+        for (guint t = 0; t < n; t++)
+            if (sel[t] && strcmp(legacy, list[t]) == 0) {
                 json_object_remove_member(rule, "name");
                 has = FALSE;
                 break;
@@ -345,11 +407,11 @@ strip_rule(JsonObject *rule, const gboolean trap[G_N_ELEMENTS(trapped_names)])
 
         had = had || json_array_get_length(a) > 0;
         while (i < json_array_get_length(a)) {
-            const char *n = json_array_get_string_element(a, i);
+            const char *name = json_array_get_string_element(a, i);
             gboolean drop = FALSE;
 
-            for (guint t = 0; t < G_N_ELEMENTS(trapped_names); t++)
-                if (trap[t] && strcmp(n, trapped_names[t]) == 0)
+            for (guint t = 0; t < n; t++)
+                if (sel[t] && strcmp(name, list[t]) == 0)
                     drop = TRUE;
             if (drop)
                 json_array_remove_element(a, i);
@@ -359,6 +421,65 @@ strip_rule(JsonObject *rule, const gboolean trap[G_N_ELEMENTS(trapped_names)])
         has = has || json_array_get_length(a) > 0;
     }
     return had && !has;
+}
+
+/*
+ * Strip the trapped names selected in @trap from every rule, and the
+ * denied names selected in @strip from the rules that allow them; returns
+ * TRUE if @rule is left naming nothing (drop it).
+ */
+static gboolean
+strip_rule(JsonObject *rule, const gboolean trap[G_N_ELEMENTS(trapped_names)],
+           const gboolean strip[G_N_ELEMENTS(denied_names)])
+{
+    const char *action = get_string(rule, "action");
+    gboolean gone =
+        strip_names(rule, trapped_names, trap, G_N_ELEMENTS(trapped_names));
+
+    if (!gone && action != NULL && action_allows(action))
+        gone =
+            strip_names(rule, denied_names, strip, G_N_ELEMENTS(denied_names));
+    return gone;
+}
+
+/*
+ * plan_denials: which io_uring names need our denial rule (@deny) and
+ * which allowing rules must lose them (@strip), from the rules @rules and
+ * the default action @def.  Adds one warning when something is denied that
+ * the profile allowed.
+ */
+static void
+plan_denials(JsonArray *rules, const char *def, const char *source,
+             gboolean deny[G_N_ELEMENTS(denied_names)],
+             gboolean strip[G_N_ELEMENTS(denied_names)], GPtrArray *warnings)
+{
+    gboolean any = FALSE;
+
+    for (guint d = 0; d < G_N_ELEMENTS(denied_names); d++) {
+        gboolean named_allow = FALSE, named_other = FALSE;
+
+        for (guint i = 0; i < json_array_get_length(rules); i++) {
+            JsonObject *r = json_array_get_object_element(rules, i);
+            const char *action = get_string(r, "action");
+
+            if (!rule_names_call(r, denied_names[d]))
+                continue;
+            if (action_allows(action))
+                named_allow = TRUE;
+            else
+                named_other = TRUE;
+        }
+        strip[d] = named_allow;
+        /* a rule that already denies (or traps) it keeps doing so */
+        deny[d] = !named_other && (named_allow || action_allows(def));
+        any = any || deny[d];
+    }
+    if (any && warnings != NULL)
+        g_ptr_array_add(warnings,
+                        g_strdup_printf("%s: the profile allows io_uring; "
+                                        "denying it (ENOSYS): its operations "
+                                        "are not seen by seccomp",
+                                        source));
 }
 
 /**
@@ -397,6 +518,9 @@ pb_profile_merge(const char *data, gssize len, const char *source,
     gboolean ours;
     gboolean trap[G_N_ELEMENTS(trapped_names)];
     TrapState st[G_N_ELEMENTS(trapped_names)] = { { 0 } };
+    gboolean deny[G_N_ELEMENTS(denied_names)];
+    gboolean strip[G_N_ELEMENTS(denied_names)];
+    JsonNode *deny_rule;
 
     if (!pb_socket_path_check(opts->listener_path, TRUE, error))
         goto out;
@@ -491,14 +615,20 @@ pb_profile_merge(const char *data, gssize len, const char *source,
                                             source, trapped_names[t]));
     }
 
-    /* Rebuild the rule list: ours first, then the others minus the
-     * trapped names (our previous NOTIFY rule empties and disappears). */
+    plan_denials(rules, def, source, deny, strip, warnings);
+
+    /* Rebuild the rule list: ours first (NOTIFY, then the denial if one is
+     * needed), then the others minus the trapped names and the allowed
+     * io_uring names (our previous NOTIFY rule empties and disappears). */
     out = json_array_new();
     json_array_add_element(out, notify_rule_new(trap));
+    deny_rule = deny_rule_new(deny);
+    if (deny_rule != NULL)
+        json_array_add_element(out, deny_rule);
     for (guint i = 0; i < json_array_get_length(rules); i++) {
         JsonNode *n = json_array_get_element(rules, i);
 
-        if (!strip_rule(json_node_get_object(n), trap))
+        if (!strip_rule(json_node_get_object(n), trap, strip))
             json_array_add_element(out, json_node_copy(n));
     }
     json_object_set_array_member(prof, "syscalls", json_array_ref(out));

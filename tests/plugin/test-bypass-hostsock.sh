@@ -14,7 +14,10 @@
 #  - bind() must not open a port in the private host;
 #  - listen() (plain and through socketcall) after connect(AF_UNSPEC) made
 #    it unconnected again must not listen on a free port of every host
-#    address.
+#    address;
+#  - io_uring's connect, which seccomp never sees, must not be available
+#    (it reached the host's loopback-only server before the filter denied
+#    io_uring_setup).
 # The same calls on an ordinary container socket keep the kernel's own
 # behaviour (they run in the container).
 . "$(dirname "$0")/../lib/harness.sh"
@@ -24,6 +27,7 @@ sb_enter_private_host "$@"
 pb_init
 pb_start_bypass
 pb_serve HOSTLO 127.0.0.1 18501
+HOSTLO_LOG=$SERVE_LOG
 O=$T/out
 
 sb_log "a failed bypassed non-blocking connect, then a high-bits addrlen connect to 127.0.0.1"
@@ -96,6 +100,15 @@ sb_wait_until 10 grep -q '^listening=' "$BG_LOG" ||
     sb_fail "server under the filter did not listen: $(cat "$BG_LOG")"
 pb_plain "$O" tcp-connect 127.0.0.1 18503 || sb_fail "cannot reach it: $(tr '\n' ' ' <"$O")"
 [ "$(pb_reply_tag "$O")" = CTR ] || sb_fail "wrong server: $(tr '\n' ' ' <"$O")"
+
+sb_log "io_uring (IORING_OP_CONNECT is not seen by seccomp) is denied under the filter"
+before=$(grep -c '^accepted=' "$HOSTLO_LOG" || true)
+pb_bypassed "$O" tcp-connect 10.0.2.2 18599 --nonblock --then-uring-connect 127.0.0.1 18501 || true
+pb_expect "$O" connect ECONNREFUSED "setup: a failed bypassed connect"
+pb_expect "$O" then_uring_connect ENOSYS "io_uring_setup under the filter"
+sleep 0.2
+[ "$(grep -c '^accepted=' "$HOSTLO_LOG" || true)" = "$before" ] ||
+    sb_fail "the host's loopback-only server was reached through io_uring"
 
 sb_log "the agent still bypasses normally"
 pb_bypassed "$O" tcp-connect 10.0.2.2 18501 || sb_fail "bypass after the refusals: $(tr '\n' ' ' <"$O")"

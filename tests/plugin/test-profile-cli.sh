@@ -40,7 +40,7 @@ sb_assert_eq 0 "$RC" "build"
 sb_assert_eq SCMP_ACT_ALLOW "$(jq -r .defaultAction "$OUT")" "defaultAction"
 sb_assert_eq /run/x/bypass.sock "$(jq -r .listenerPath "$OUT")" "listenerPath"
 sb_assert_eq hello "$(jq -r .listenerMetadata "$OUT")" "listenerMetadata"
-sb_assert_eq '[{"names":["connect","bind","listen"],"action":"SCMP_ACT_NOTIFY"}]' \
+sb_assert_eq '[{"names":["connect","bind","listen"],"action":"SCMP_ACT_NOTIFY"},{"names":["io_uring_setup","io_uring_enter","io_uring_register"],"action":"SCMP_ACT_ERRNO","errnoRet":38}]' \
     "$(jq -c .syscalls "$OUT")" "syscalls"
 [ "$(uname -m)" != x86_64 ] || sb_assert_eq '["SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_X32"]' \
     "$(jq -c .architectures "$OUT")" "architectures"

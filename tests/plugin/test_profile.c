@@ -140,7 +140,17 @@ test_build_default(void)
     g_assert_true(has_str(arr(o, "architectures"), "SCMP_ARCH_AARCH64"));
     g_assert_true(has_str(arr(o, "architectures"), "SCMP_ARCH_ARM"));
 #endif
-    g_assert_cmpuint(json_array_get_length(arr(o, "syscalls")), ==, 1);
+    /* the NOTIFY rule, then the io_uring denial */
+    g_assert_cmpuint(json_array_get_length(arr(o, "syscalls")), ==, 2);
+    g_assert_cmpstr(rule_action(o, 1), ==, "SCMP_ACT_ERRNO");
+    g_assert_cmpint(
+        json_object_get_int_member(
+            json_array_get_object_element(arr(o, "syscalls"), 1), "errnoRet"),
+        ==, 38);
+    g_assert_cmpuint(json_array_get_length(rule_names(o, 1)), ==, 3);
+    g_assert_true(has_str(rule_names(o, 1), "io_uring_setup"));
+    g_assert_true(has_str(rule_names(o, 1), "io_uring_enter"));
+    g_assert_true(has_str(rule_names(o, 1), "io_uring_register"));
     names = rule_names(o, 0);
     g_assert_cmpuint(json_array_get_length(names), ==, 3);
     g_assert_cmpstr(json_array_get_string_element(names, 0), ==, "connect");
@@ -313,9 +323,11 @@ test_merge_same_listener_and_metadata(void)
                     "old");
     g_assert_cmpstr(json_object_get_string_member(ob, "listenerMetadata"), ==,
                     "new");
-    /* syscalls was missing: created with our rule */
-    g_assert_cmpuint(json_array_get_length(arr(oa, "syscalls")), ==, 1);
+    /* syscalls was missing: created with our rules (the default allows
+     * io_uring, so it is denied) */
+    g_assert_cmpuint(json_array_get_length(arr(oa, "syscalls")), ==, 2);
     g_assert_cmpstr(rule_action(oa, 0), ==, "SCMP_ACT_NOTIFY");
+    g_assert_cmpstr(rule_action(oa, 1), ==, "SCMP_ACT_ERRNO");
 }
 
 static void
@@ -387,6 +399,42 @@ test_merge_bind_not_allowed(void)
     g_assert_cmpuint(warn->len, ==, 2);
     g_assert_nonnull(strstr(warn->pdata[0], "does not allow bind"));
     g_assert_nonnull(strstr(warn->pdata[1], "does not allow listen"));
+}
+
+static void
+test_merge_denies_io_uring(void)
+{
+    /* allowed by a rule (which loses it) and by the default action */
+    static const char json[] =
+        "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":["
+        "{\"names\":[\"read\",\"io_uring_setup\"],\"action\":\"SCMP_ACT_"
+        "ALLOW\"},"
+        "{\"names\":[\"io_uring_register\"],\"action\":\"SCMP_ACT_ERRNO\","
+        "\"errnoRet\":1}]}";
+    PbProfileOptions opts = { .listener_path = PATH_A };
+    g_autoptr(GPtrArray) warn = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(JsonNode) n = merge_ok(json, &opts, warn);
+    g_autofree char *text = pb_profile_to_json(n);
+    g_autoptr(JsonNode) again = merge_ok(text, &opts, NULL);
+    JsonObject *o = json_node_get_object(n);
+
+    /* NOTIFY, our denial (not io_uring_register: another rule denies it
+     * already, and libseccomp refuses two actions for one call), then the
+     * originals */
+    g_assert_cmpuint(json_array_get_length(arr(o, "syscalls")), ==, 4);
+    g_assert_cmpstr(rule_action(o, 1), ==, "SCMP_ACT_ERRNO");
+    g_assert_cmpuint(json_array_get_length(rule_names(o, 1)), ==, 2);
+    g_assert_true(has_str(rule_names(o, 1), "io_uring_setup"));
+    g_assert_true(has_str(rule_names(o, 1), "io_uring_enter"));
+    g_assert_cmpuint(count_naming(o, "io_uring_setup"), ==, 1);
+    g_assert_cmpuint(count_naming(o, "io_uring_register"), ==, 1);
+    g_assert_true(has_str(rule_names(o, 3), "io_uring_register"));
+    g_assert_false(has_str(rule_names(o, 2), "io_uring_setup"));
+    g_assert_true(has_str(rule_names(o, 2), "read"));
+    g_assert_cmpuint(warn->len, ==, 1);
+    g_assert_nonnull(strstr(warn->pdata[0], "io_uring"));
+    /* and merging the result again changes nothing */
+    g_assert_true(json_node_equal(n, again));
 }
 
 static void
@@ -504,6 +552,8 @@ main(int argc, char **argv)
     g_test_add_func("/profile/merge/bind-not-allowed",
                     test_merge_bind_not_allowed);
     g_test_add_func("/profile/merge/no-bind", test_merge_no_bind);
+    g_test_add_func("/profile/merge/denies-io-uring",
+                    test_merge_denies_io_uring);
     g_test_add_func("/profile/merge/installed-podman",
                     test_merge_installed_podman_profile);
     g_test_add_func("/exec/state-json", test_exec_state_json);

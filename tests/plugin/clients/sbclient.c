@@ -24,6 +24,7 @@
  * Exit status: 0 success, 1 the operation failed, 2 usage error.
  */
 #include <arpa/inet.h>
+#include <linux/io_uring.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -84,7 +85,8 @@ usage(void)
         "         [--then-connect-hilen ADDR PORT] [--then-bind PORT] "
         "[--reconnect]\n"
         "         [--then-unspec] [--then-listen] [--then-socketcall-listen]\n"
-        "         [--then-socketcall-connect ADDR PORT]\n"
+        "         [--then-socketcall-connect ADDR PORT] "
+        "[--then-uring-connect ADDR PORT]\n"
         "       sbclient udp-connect ADDR PORT [--send STR] "
         "[--read-timeout MS]\n"
         "       sbclient serve-tcp|serve-udp ADDR PORT [--tag T] "
@@ -306,6 +308,80 @@ then_connect_hilen(int fd, const char *addr, const char *port)
     out("then_connect=%s", r == 0 ? "ok" : ename(errno));
 }
 
+/*
+ * uring_connect: connect @fd to @sa through io_uring (IORING_OP_CONNECT),
+ * which seccomp never sees.  Raw syscalls, one submission.
+ * Returns: 0 or -errno (io_uring_setup's, or the connect's).
+ */
+static int
+uring_connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+    struct io_uring_params p;
+    struct io_uring_sqe *sqe;
+    struct io_uring_cqe *cqe;
+    size_t sqsz, cqsz;
+    char *sq, *cq;
+    unsigned int *tail, *array, *head;
+    int ring, r;
+
+    memset(&p, 0, sizeof p);
+    ring = (int)syscall(SYS_io_uring_setup, 1, &p);
+    if (ring < 0)
+        return -errno;
+    sqsz = p.sq_off.array + p.sq_entries * sizeof(unsigned int);
+    cqsz = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+    if (p.features & IORING_FEAT_SINGLE_MMAP)
+        sqsz = cqsz = sqsz > cqsz ? sqsz : cqsz;
+    sq = mmap(NULL, sqsz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+              ring, IORING_OFF_SQ_RING);
+    cq = (p.features & IORING_FEAT_SINGLE_MMAP)
+             ? sq
+             : mmap(NULL, cqsz, PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_CQ_RING);
+    sqe = mmap(NULL, sizeof *sqe, PROT_READ | PROT_WRITE,
+               MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQES);
+    if (sq == MAP_FAILED || cq == MAP_FAILED || sqe == MAP_FAILED) {
+        close(ring);
+        return -ENOMEM;
+    }
+    memset(sqe, 0, sizeof *sqe);
+    sqe->opcode = IORING_OP_CONNECT;
+    sqe->fd = fd;
+    sqe->addr = (unsigned long)sa;
+    sqe->off = len;
+    tail = (unsigned int *)(sq + p.sq_off.tail);
+    array = (unsigned int *)(sq + p.sq_off.array);
+    array[*tail & *(unsigned int *)(sq + p.sq_off.ring_mask)] = 0;
+    __atomic_store_n(tail, *tail + 1, __ATOMIC_RELEASE);
+    r = (int)syscall(SYS_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS,
+                     NULL, 0);
+    if (r < 0) {
+        r = -errno;
+    } else {
+        head = (unsigned int *)(cq + p.cq_off.head);
+        cqe = (struct io_uring_cqe *)(cq + p.cq_off.cqes) +
+              (__atomic_load_n(head, __ATOMIC_ACQUIRE) &
+               *(unsigned int *)(cq + p.cq_off.ring_mask));
+        r = cqe->res;
+    }
+    close(ring);
+    return r;
+}
+
+/*
+ * then_uring_connect: connect @fd to ADDR PORT through io_uring.  Prints
+ * then_uring_connect=.
+ */
+static void
+then_uring_connect(int fd, const char *addr, const char *port)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = parse_addr(addr, port, &ss);
+    int r = uring_connect(fd, (struct sockaddr *)&ss, sl);
+
+    out("then_uring_connect=%s", r == 0 ? "ok" : ename(-r));
+}
+
 #if defined(__x86_64__)
 /*
  * socketcall_i386: socketcall(@call, @args) of the i386 ABI through
@@ -445,6 +521,7 @@ cmd_tcp_connect(int argc, char **argv)
     const char *send_str = NULL;
     const char *hilen_addr = NULL, *hilen_port = NULL;
     const char *sc_addr = NULL, *sc_port = NULL;
+    const char *ur_addr = NULL, *ur_port = NULL;
     long then_bind = -1;
     char a[128];
     int fd, r, e, ok = 0;
@@ -506,6 +583,8 @@ cmd_tcp_connect(int argc, char **argv)
             then_bind = num(v), i++;
         else if (!strcmp(o, "--then-connect-hilen") && i + 2 < argc)
             hilen_addr = v, hilen_port = argv[i + 2], i += 2;
+        else if (!strcmp(o, "--then-uring-connect") && i + 2 < argc)
+            ur_addr = v, ur_port = argv[i + 2], i += 2;
         else if (!strcmp(o, "--then-socketcall-connect") && i + 2 < argc)
             sc_addr = v, sc_port = argv[i + 2], i += 2;
         else
@@ -607,6 +686,8 @@ cmd_tcp_connect(int argc, char **argv)
         then_connect_hilen(fd, hilen_addr, hilen_port);
     if (sc_addr != NULL)
         then_socketcall_connect(fd, sc_addr, sc_port);
+    if (ur_addr != NULL)
+        then_uring_connect(fd, ur_addr, ur_port);
     if (then_bind >= 0)
         then_bind_any(fd, ss.ss_family, (int)then_bind);
     if (then_unspec) {

@@ -809,7 +809,7 @@ pb_connect_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
                  "connect with SO_SNDTIMEO: EINTR",
                  (int)c.tid, c.target_fd);
         reply_result(core, c.nfd, c.id, c.tid, -EINTR);
-        return;
+        goto out;
     }
     /* larger than sockaddr_storage, or negative: the kernel's EINVAL */
     if (addrlen < (int)sizeof(sa_family_t) || addrlen > (int)sizeof(sa.ss)) {
@@ -922,7 +922,10 @@ pb_socketcall_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
 {
     guint32 args[3];
     PbCall c = call_init(core, n, req);
-    guint64 call = req->data.args[0];
+    /* compat_sys_socketcall() takes an int, and libseccomp's i386 filter
+     * compares the low 32 bits: the upper half of rbx (int 0x80 from 64-bit
+     * code) must not make a connect look like another call */
+    guint32 call = (guint32)req->data.args[0];
     /* the kernel copies exactly nargs[call] words (listen: fd, backlog) */
     gsize len = (call == PB_SYS_LISTEN ? 2 : 3) * sizeof args[0];
 

@@ -170,6 +170,11 @@ static guint n_call_ids[PB_CALL_N];
  * x86 ABI into socketcall(SYS_CONNECT/...) too, and a 64-bit process can
  * use it through int 0x80. */
 static int socketcall_nr = -1;
+/* i386 also has direct connect/bind/listen (Linux 4.3).  libseccomp names
+ * them by negative pseudo numbers (it models the calls as socketcall) but
+ * its filter traps the direct ones as well: their real numbers, from
+ * asm/unistd_32.h, in PbCallKind order. */
+static const int i386_direct_nr[PB_CALL_N] = { 362, 361, 363 };
 
 /*
  * resolve_calls: fill call_ids for the native ABI and its compat ABIs
@@ -194,6 +199,9 @@ resolve_calls(void)
         for (guint k = 0; k < PB_CALL_N; k++) {
             int nr =
                 seccomp_syscall_resolve_name_arch(arches[i], call_names[k]);
+
+            if (nr < 0 && arches[i] == SCMP_ARCH_X86)
+                nr = i386_direct_nr[k];
 
             if (nr >= 0 && n_call_ids[k] < G_N_ELEMENTS(call_ids[k])) {
                 call_ids[k][n_call_ids[k]].arch = arch;

@@ -54,7 +54,7 @@ static const char *const trapped_names[] = { "connect", "bind", "listen" };
 /* The calls it denies with ENOSYS (see the theory of operation). */
 static const char *const denied_names[] = { "io_uring_setup", "io_uring_enter",
                                             "io_uring_register" };
-#define DENY_ERRNO 38 /* ENOSYS: "not implemented here", as Docker does */
+#define DENY_ERRNO ENOSYS /* "not implemented here", as Docker does */
 
 /**
  * pb_default_socket_path:

@@ -101,6 +101,27 @@ sb_wait_until 10 grep -q '^listening=' "$BG_LOG" ||
 pb_plain "$O" tcp-connect 127.0.0.1 18503 || sb_fail "cannot reach it: $(tr '\n' ' ' <"$O")"
 [ "$(pb_reply_tag "$O")" = CTR ] || sb_fail "wrong server: $(tr '\n' ' ' <"$O")"
 
+if [ "$(uname -m)" = x86_64 ]; then
+    sb_log "the i386 ABI's direct connect (362) and listen (363), and socketcall with high bits in the call number"
+    before=$(grep -c '^accepted=' "$HOSTLO_LOG" || true)
+    pb_bypassed "$O" tcp-connect 10.0.2.2 18599 --nonblock \
+        --then-i386-connect 127.0.0.1 18501 --then-unspec --then-i386-listen || true
+    pb_expect "$O" connect ECONNREFUSED "setup: a failed bypassed connect"
+    pb_expect "$O" then_i386_connect ENETUNREACH "i386 direct connect on a host socket"
+    pb_expect "$O" then_i386_listen EINVAL "i386 direct listen on a host socket"
+    pb_bypassed "$O" tcp-connect 10.0.2.2 18599 --nonblock --socketcall-hibits \
+        --then-socketcall-connect 127.0.0.1 18501 --then-unspec --then-socketcall-listen || true
+    pb_expect "$O" then_socketcall ENETUNREACH "socketcall connect, call number with bit 32 set"
+    pb_expect "$O" then_socketcall_listen EINVAL "socketcall listen, call number with bit 32 set"
+    sleep 0.2
+    [ "$(grep -c '^accepted=' "$HOSTLO_LOG" || true)" = "$before" ] ||
+        sb_fail "the host's loopback-only server was reached through the i386 ABI"
+    # the same calls on container sockets run in the container
+    pb_host "$R" tcp-connect 127.0.0.1 18598 --nonblock --then-unspec --then-i386-listen || true
+    pb_bypassed "$O" tcp-connect 127.0.0.1 18598 --nonblock --then-unspec --then-i386-listen || true
+    pb_expect "$O" then_i386_listen "$(pb_get "$R" then_i386_listen)" "container socket: i386 listen as the kernel answers"
+fi
+
 sb_log "io_uring (IORING_OP_CONNECT is not seen by seccomp) is denied under the filter"
 before=$(grep -c '^accepted=' "$HOSTLO_LOG" || true)
 pb_bypassed "$O" tcp-connect 10.0.2.2 18599 --nonblock --then-uring-connect 127.0.0.1 18501 || true

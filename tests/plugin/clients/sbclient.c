@@ -87,6 +87,8 @@ usage(void)
         "         [--then-unspec] [--then-listen] [--then-socketcall-listen]\n"
         "         [--then-socketcall-connect ADDR PORT] "
         "[--then-uring-connect ADDR PORT]\n"
+        "         [--then-i386-connect ADDR PORT] [--then-i386-listen] "
+        "[--socketcall-hibits]\n"
         "       sbclient udp-connect ADDR PORT [--send STR] "
         "[--read-timeout MS]\n"
         "       sbclient serve-tcp|serve-udp ADDR PORT [--tag T] "
@@ -382,6 +384,10 @@ then_uring_connect(int fd, const char *addr, const char *port)
     out("then_uring_connect=%s", r == 0 ? "ok" : ename(-r));
 }
 
+/* --socketcall-hibits: set bit 32 of the call number (int 0x80 from
+ * 64-bit code passes all of rbx; the kernel reads an int) */
+static long socketcall_hibits;
+
 #if defined(__x86_64__)
 /*
  * socketcall_i386: socketcall(@call, @args) of the i386 ABI through
@@ -393,6 +399,7 @@ socketcall_i386(long call, const unsigned int *args)
 {
     long r;
 
+    call |= socketcall_hibits;
     /* eax = __NR_socketcall (102, i386), ebx = call, ecx = args */
     __asm__ volatile("int $0x80"
                      : "=a"(r)
@@ -419,7 +426,68 @@ low_pages(void)
     }
     return low;
 }
+/*
+ * i386_direct: the i386 ABI's direct syscall @nr (connect 362, listen 363;
+ * Linux 4.3) with up to three arguments, through int 0x80.
+ * Returns: the raw result (0 or -errno).
+ */
+static long
+i386_direct(long nr, long a, long b, long c)
+{
+    long r;
+
+    __asm__ volatile("int $0x80"
+                     : "=a"(r)
+                     : "a"(nr), "b"(a), "c"(b), "d"(c)
+                     : "memory");
+    return r;
+}
+
 #endif
+
+/*
+ * then_i386_connect: connect @fd to ADDR PORT through the i386 ABI's
+ * direct connect (362).  Prints then_i386_connect=.
+ */
+static void
+then_i386_connect(int fd, const char *addr, const char *port)
+{
+#if defined(__x86_64__)
+    struct sockaddr_storage ss;
+    socklen_t sl = parse_addr(addr, port, &ss);
+    char *low = low_pages();
+    long r;
+
+    if (low == NULL) {
+        out("then_i386_connect=%s", ename(errno));
+        return;
+    }
+    memcpy(low, &ss, sl);
+    r = i386_direct(362, fd, (long)(unsigned long)low, sl);
+    out("then_i386_connect=%s", r == 0 ? "ok" : ename((int)-r));
+    munmap(low, 8192);
+#else
+    (void)fd, (void)addr, (void)port;
+    out("then_i386_connect=unsupported");
+#endif
+}
+
+/*
+ * then_i386_listen: listen() on @fd through the i386 ABI's direct listen
+ * (363).  Prints then_i386_listen=.
+ */
+static void
+then_i386_listen(int fd)
+{
+#if defined(__x86_64__)
+    long r = i386_direct(363, fd, 1, 0);
+
+    out("then_i386_listen=%s", r == 0 ? "ok" : ename((int)-r));
+#else
+    (void)fd;
+    out("then_i386_listen=unsupported");
+#endif
+}
 
 /*
  * then_socketcall_connect: connect @fd again through the i386 ABI's
@@ -516,6 +584,8 @@ cmd_tcp_connect(int argc, char **argv)
     int nonblock = 0, nodelay = 0, keepalive = 0, v6only = -1;
     int cloexec = 0, fd_cloexec = 0, restart = 0, no_read = 0, reconnect = 0;
     int then_listen = 0, then_unspec = 0, then_sc_listen = 0;
+    int then_i386_lst = 0;
+    const char *i3_addr = NULL, *i3_port = NULL;
     long rcvbuf = -1, keepidle = -1, sndtimeo = -1, alarm_ms = -1;
     long read_timeout = 5000, wait_ms = 5000, hold = 0;
     const char *send_str = NULL;
@@ -561,6 +631,10 @@ cmd_tcp_connect(int argc, char **argv)
             then_unspec = 1;
         else if (!strcmp(o, "--then-socketcall-listen"))
             then_sc_listen = 1;
+        else if (!strcmp(o, "--then-i386-listen"))
+            then_i386_lst = 1;
+        else if (!strcmp(o, "--socketcall-hibits"))
+            socketcall_hibits = 1L << 32;
         else if (v == NULL)
             usage();
         else if (!strcmp(o, "--rcvbuf"))
@@ -583,6 +657,8 @@ cmd_tcp_connect(int argc, char **argv)
             then_bind = num(v), i++;
         else if (!strcmp(o, "--then-connect-hilen") && i + 2 < argc)
             hilen_addr = v, hilen_port = argv[i + 2], i += 2;
+        else if (!strcmp(o, "--then-i386-connect") && i + 2 < argc)
+            i3_addr = v, i3_port = argv[i + 2], i += 2;
         else if (!strcmp(o, "--then-uring-connect") && i + 2 < argc)
             ur_addr = v, ur_port = argv[i + 2], i += 2;
         else if (!strcmp(o, "--then-socketcall-connect") && i + 2 < argc)
@@ -688,6 +764,8 @@ cmd_tcp_connect(int argc, char **argv)
         then_socketcall_connect(fd, sc_addr, sc_port);
     if (ur_addr != NULL)
         then_uring_connect(fd, ur_addr, ur_port);
+    if (i3_addr != NULL)
+        then_i386_connect(fd, i3_addr, i3_port);
     if (then_bind >= 0)
         then_bind_any(fd, ss.ss_family, (int)then_bind);
     if (then_unspec) {
@@ -699,6 +777,8 @@ cmd_tcp_connect(int argc, char **argv)
     }
     if (then_sc_listen)
         then_socketcall_listen(fd);
+    if (then_i386_lst)
+        then_i386_listen(fd);
     if (then_listen) {
         /* listen() on an unbound socket binds a free port first */
         int lr = listen(fd, 1);

@@ -423,20 +423,31 @@ strip_names(JsonObject *rule, const char *const *list, const gboolean *sel,
     return had && !has;
 }
 
+/* Does @rule refuse its calls whatever their arguments, architecture or
+ * capabilities (a non-allowing action and no condition)? */
+static gboolean
+denies_outright(JsonObject *rule)
+{
+    const char *action = get_string(rule, "action");
+
+    return action != NULL && !action_allows(action) &&
+           member_is_empty(rule, "args") && member_is_empty(rule, "includes") &&
+           member_is_empty(rule, "excludes");
+}
+
 /*
  * Strip the trapped names selected in @trap from every rule, and the
- * denied names selected in @strip from the rules that allow them; returns
- * TRUE if @rule is left naming nothing (drop it).
+ * denied names selected in @strip from every rule that does not deny them
+ * outright; returns TRUE if @rule is left naming nothing (drop it).
  */
 static gboolean
 strip_rule(JsonObject *rule, const gboolean trap[G_N_ELEMENTS(trapped_names)],
            const gboolean strip[G_N_ELEMENTS(denied_names)])
 {
-    const char *action = get_string(rule, "action");
     gboolean gone =
         strip_names(rule, trapped_names, trap, G_N_ELEMENTS(trapped_names));
 
-    if (!gone && action != NULL && action_allows(action))
+    if (!gone && !denies_outright(rule))
         gone =
             strip_names(rule, denied_names, strip, G_N_ELEMENTS(denied_names));
     return gone;
@@ -444,9 +455,12 @@ strip_rule(JsonObject *rule, const gboolean trap[G_N_ELEMENTS(trapped_names)],
 
 /*
  * plan_denials: which io_uring names need our denial rule (@deny) and
- * which allowing rules must lose them (@strip), from the rules @rules and
- * the default action @def.  Adds one warning when something is denied that
- * the profile allowed.
+ * which are to be stripped from every rule that does not deny them
+ * outright (@strip: allowing rules, and conditional or per-architecture
+ * denials, which leave other cases open), from the rules @rules and the
+ * default action @def.  A name some rule denies outright keeps that rule
+ * and gets no second one (libseccomp refuses two actions for one call).
+ * Adds one warning when the profile did not deny io_uring outright.
  */
 static void
 plan_denials(JsonArray *rules, const char *def, const char *source,
@@ -456,29 +470,28 @@ plan_denials(JsonArray *rules, const char *def, const char *source,
     gboolean any = FALSE;
 
     for (guint d = 0; d < G_N_ELEMENTS(denied_names); d++) {
-        gboolean named_allow = FALSE, named_other = FALSE;
+        gboolean outright = FALSE, other = FALSE;
 
         for (guint i = 0; i < json_array_get_length(rules); i++) {
             JsonObject *r = json_array_get_object_element(rules, i);
-            const char *action = get_string(r, "action");
 
             if (!rule_names_call(r, denied_names[d]))
                 continue;
-            if (action_allows(action))
-                named_allow = TRUE;
+            if (denies_outright(r))
+                outright = TRUE;
             else
-                named_other = TRUE;
+                other = TRUE;
         }
-        strip[d] = named_allow;
-        /* a rule that already denies (or traps) it keeps doing so */
-        deny[d] = !named_other && (named_allow || action_allows(def));
-        any = any || deny[d];
+        strip[d] = other;
+        deny[d] = !outright && (other || action_allows(def));
+        any = any || deny[d] || (outright && other);
     }
     if (any && warnings != NULL)
         g_ptr_array_add(warnings,
-                        g_strdup_printf("%s: the profile allows io_uring; "
-                                        "denying it (ENOSYS): its operations "
-                                        "are not seen by seccomp",
+                        g_strdup_printf("%s: the profile does not deny "
+                                        "io_uring outright; denying it "
+                                        "(ENOSYS): its operations are not "
+                                        "seen by seccomp",
                                         source));
 }
 

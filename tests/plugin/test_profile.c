@@ -438,6 +438,31 @@ test_merge_denies_io_uring(void)
 }
 
 static void
+test_merge_io_uring_conditions(void)
+{
+    /* a conditional denial and a per-architecture one leave other cases
+     * allowed by the default action: they lose the name, ours denies */
+    static const char json[] =
+        "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":["
+        "{\"names\":[\"io_uring_setup\"],\"action\":\"SCMP_ACT_ERRNO\","
+        "\"args\":[{\"index\":0,\"value\":1,\"op\":\"SCMP_CMP_EQ\"}]},"
+        "{\"names\":[\"io_uring_enter\",\"read\"],\"action\":"
+        "\"SCMP_ACT_KILL\",\"includes\":{\"arches\":[\"s390x\"]}}]}";
+    PbProfileOptions opts = { .listener_path = PATH_A };
+    g_autoptr(GPtrArray) warn = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(JsonNode) n = merge_ok(json, &opts, warn);
+    JsonObject *o = json_node_get_object(n);
+
+    /* NOTIFY, our denial of all three, the s390x rule keeping read */
+    g_assert_cmpuint(json_array_get_length(arr(o, "syscalls")), ==, 3);
+    g_assert_cmpuint(json_array_get_length(rule_names(o, 1)), ==, 3);
+    g_assert_cmpuint(count_naming(o, "io_uring_setup"), ==, 1);
+    g_assert_cmpuint(count_naming(o, "io_uring_enter"), ==, 1);
+    g_assert_true(has_str(rule_names(o, 2), "read"));
+    g_assert_cmpuint(warn->len, ==, 1);
+}
+
+static void
 test_merge_no_bind(void)
 {
     PbProfileOptions opts = { .listener_path = PATH_A, .no_bind = TRUE };
@@ -554,6 +579,8 @@ main(int argc, char **argv)
     g_test_add_func("/profile/merge/no-bind", test_merge_no_bind);
     g_test_add_func("/profile/merge/denies-io-uring",
                     test_merge_denies_io_uring);
+    g_test_add_func("/profile/merge/io-uring-conditions",
+                    test_merge_io_uring_conditions);
     g_test_add_func("/profile/merge/installed-podman",
                     test_merge_installed_podman_profile);
     g_test_add_func("/exec/state-json", test_exec_state_json);

@@ -163,6 +163,12 @@ pb_agent_new(const PbAgentConfig *cfg, GMainContext *ctx, GError **error)
     /* UDP: a connected host UDP socket can still sendto() anywhere,
      * including host loopback; only bypass it when that is allowed. */
     core->udp = !cfg->disable_host_loopback;
+    /* A reconnected host socket (peerlock.c) can only reach more than the
+     * slirp path when the policy keeps something from the bypass that the
+     * host can reach: host loopback, or --bypass-ignore CIDRs.  Only then is
+     * the lock worth its ~14 us (a filter JIT-compiled per socket). */
+    core->peer_lock = cfg->disable_host_loopback ||
+                      (cfg->ignore != NULL && cfg->ignore->len > 0);
     core->has_outbound4 = cfg->has_outbound_addr;
     core->outbound4 = cfg->outbound_addr;
     core->has_outbound6 = cfg->has_outbound_addr6;

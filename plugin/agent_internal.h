@@ -68,6 +68,11 @@ void pb_sock_defaults_free(PbSockDefaults *d);
 void pb_sockstate_copy(PbSockDefaults *d, int from, int to, int domain,
                        int type, struct timeval *sndtimeo);
 
+/* ---- peerlock.c ---- */
+/* Let @fd receive only from @dst's address and port (locked socket
+ * filter).  0 or -errno. */
+int pb_peer_lock(int fd, const struct sockaddr *dst);
+
 /* ---- the shared core (agent.c) ---- */
 typedef struct PbNotify PbNotify;
 
@@ -104,6 +109,8 @@ typedef struct {
     guint64 n_bypassed;
     guint64 n_continued;
     guint64 n_errors;
+    gboolean peer_lock;        /* tie injected sockets to their peer */
+    gboolean peer_lock_warned; /* pb_peer_lock() failed once (logged) */
 } PbCore;
 
 /* At most this many blocking connects wait at once (each holds a socket;

@@ -650,6 +650,16 @@ bypass(PbCall *c, int domain, int type, int proto, const PbSockaddr *dst,
         refuse_or_continue(c, "cannot bind the outbound address");
         return;
     }
+    /* whatever the program does with it later, it hears only from @dst;
+     * defence in depth, so a kernel that refuses socket filters to
+     * unprivileged users (seen on a hardened VM kernel) only loses that */
+    r = core->peer_lock ? pb_peer_lock(host, &dst->sa) : 0;
+    if (r < 0 && !core->peer_lock_warned) {
+        core->peer_lock_warned = TRUE;
+        pb_log("cannot tie bypassed sockets to their peer (SO_ATTACH_FILTER: "
+               "%s); bypassing without it",
+               g_strerror(-r));
+    }
     r = connect(host, &dst->sa, dstlen);
     err = r < 0 ? errno : 0;
     if (r < 0 && err != EINPROGRESS) {

@@ -107,5 +107,27 @@ done
 # the bypass itself is on: a non-loopback host address is still bypassed
 pb_bypassed "$O" tcp-connect "$TUN4" 18102
 pb_assert_bypassed "$O" TUN4 "bypass active with --disable-host-loopback"
+
+sb_log "a bypassed socket made unconnected again (connect(AF_UNSPEC)) cannot reach host loopback by sendto(MSG_FASTOPEN)"
+# control: from a plain socket of the private host Fast Open does connect
+pb_serve CTRL 127.0.0.1 18105
+CTRL_LOG=$SERVE_LOG
+pb_host "$O" tcp-connect "$TUN4" 18102 --then-unspec --then-fastopen 127.0.0.1 18105 || true
+sleep 0.2
+if ! grep -q '^accepted=' "$CTRL_LOG"; then
+    sb_log "  (Fast Open client disabled here: $(pb_get "$O" then_fastopen); nothing to check)"
+elif grep -q 'cannot tie bypassed sockets' "$HELPER_LOG"; then
+    sb_log "  (socket filters refused to the agent here; not checked)"
+else
+    pb_bypassed "$O" tcp-connect "$TUN4" 18102 --then-unspec --then-fastopen 127.0.0.1 18104 || true
+    pb_assert_bypassed "$O" TUN4 "setup: a bypassed connect"
+    pb_expect "$O" then_unspec ok "connect(AF_UNSPEC) on the host socket"
+    sleep 0.2
+    ! grep -q '^accepted=' "$NOLO_LOG" ||
+        sb_fail "host loopback reached by Fast Open on a bypassed socket: $(tr '\n' ' ' <"$O")"
+    case "$(pb_get "$O" then_fastopen_read)" in
+    NOLO*) sb_fail "data came back from host loopback: $(tr '\n' ' ' <"$O")" ;;
+    esac
+fi
 kill -0 "$HELPER_PID" || sb_fail "slirpbypass died: $(cat "$HELPER_LOG")"
 sb_log "PASS"

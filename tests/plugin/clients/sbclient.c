@@ -87,7 +87,8 @@ usage(void)
         "         [--then-unspec] [--then-listen] [--then-socketcall-listen]\n"
         "         [--then-socketcall-connect ADDR PORT] "
         "[--then-uring-connect ADDR PORT]\n"
-        "         [--then-i386-connect ADDR PORT] [--then-i386-listen] "
+        "         [--then-fastopen ADDR PORT] "
+        "[--then-i386-connect ADDR PORT] [--then-i386-listen] "
         "[--socketcall-hibits]\n"
         "       sbclient udp-connect ADDR PORT [--send STR] "
         "[--read-timeout MS]\n"
@@ -371,6 +372,33 @@ uring_connect(int fd, const struct sockaddr *sa, socklen_t len)
 }
 
 /*
+ * then_fastopen: send one byte with MSG_FASTOPEN to ADDR PORT, which
+ * connects an unconnected TCP socket without connect().  Prints
+ * then_fastopen=, and after 300 ms then_fastopen_read= (what came back).
+ */
+static void
+then_fastopen(int fd, const char *addr, const char *port)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = parse_addr(addr, port, &ss);
+    char buf[128];
+    ssize_t n;
+
+    n = sendto(fd, "x", 1, MSG_FASTOPEN | MSG_NOSIGNAL, (struct sockaddr *)&ss,
+               sl);
+    out("then_fastopen=%s", n >= 0 ? "ok" : ename(errno));
+    usleep(300000);
+    n = recv(fd, buf, sizeof buf - 1, MSG_DONTWAIT);
+    if (n > 0) {
+        buf[n] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
+        out("then_fastopen_read=%s", buf);
+    } else {
+        out("then_fastopen_read=%s", n == 0 ? "eof" : ename(errno));
+    }
+}
+
+/*
  * then_uring_connect: connect @fd to ADDR PORT through io_uring.  Prints
  * then_uring_connect=.
  */
@@ -586,6 +614,7 @@ cmd_tcp_connect(int argc, char **argv)
     int then_listen = 0, then_unspec = 0, then_sc_listen = 0;
     int then_i386_lst = 0;
     const char *i3_addr = NULL, *i3_port = NULL;
+    const char *tfo_addr = NULL, *tfo_port = NULL;
     long rcvbuf = -1, keepidle = -1, sndtimeo = -1, alarm_ms = -1;
     long read_timeout = 5000, wait_ms = 5000, hold = 0;
     const char *send_str = NULL;
@@ -657,6 +686,8 @@ cmd_tcp_connect(int argc, char **argv)
             then_bind = num(v), i++;
         else if (!strcmp(o, "--then-connect-hilen") && i + 2 < argc)
             hilen_addr = v, hilen_port = argv[i + 2], i += 2;
+        else if (!strcmp(o, "--then-fastopen") && i + 2 < argc)
+            tfo_addr = v, tfo_port = argv[i + 2], i += 2;
         else if (!strcmp(o, "--then-i386-connect") && i + 2 < argc)
             i3_addr = v, i3_port = argv[i + 2], i += 2;
         else if (!strcmp(o, "--then-uring-connect") && i + 2 < argc)
@@ -779,6 +810,8 @@ cmd_tcp_connect(int argc, char **argv)
         then_socketcall_listen(fd);
     if (then_i386_lst)
         then_i386_listen(fd);
+    if (tfo_addr != NULL)
+        then_fastopen(fd, tfo_addr, tfo_port);
     if (then_listen) {
         /* listen() on an unbound socket binds a free port first */
         int lr = listen(fd, 1);

@@ -9,7 +9,8 @@
  * and wakes the agent again) and the connect the agent makes in place of
  * the program.  This program pays exactly that and nothing else: it runs
  * CMD under a filter that traps connect(2), and for every trapped call
- * RECVs it, duplicates the socket (pidfd_getfd) to tell a repeated
+ * RECVs it, duplicates the socket (pidfd_getfd on the calling task) to
+ * tell a repeated
  * connect of an already connecting socket (answered CONTINUE, as
  * slirpbypass does) from a fresh one, copies the sockaddr once, checks
  * ID_VALID, makes a non-blocking socket, connects it to the same address
@@ -44,6 +45,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#define G_N_ELEMENTS_(a) ((unsigned short)(sizeof(a) / sizeof((a)[0])))
+#if defined(__x86_64__)
+#define AUDIT_ARCH_NATIVE AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define AUDIT_ARCH_NATIVE AUDIT_ARCH_AARCH64
+#else
+#error "floor_agent: add this architecture's AUDIT_ARCH"
+#endif
+
 #ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
 #define SECCOMP_IOCTL_NOTIF_SET_FLAGS _IOW('!', 4, __u64)
 #endif
@@ -58,13 +68,17 @@
 static void
 child(int up, int down, char **argv)
 {
+    /* native connect(2) only: another ABI's number 42 is another call */
     struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_NATIVE, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_connect, 0, 1),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     };
-    struct sock_fprog prog = { .len = 4, .filter = f };
+    struct sock_fprog prog = { .len = G_N_ELEMENTS_(f), .filter = f };
     int fd;
     char go;
 
@@ -76,16 +90,41 @@ child(int up, int down, char **argv)
         read(down, &go, 1) != 1)
         _exit(127);
     close(fd);
+    close(up);
+    close(down);
     execvp(argv[0], argv);
     _exit(127);
 }
 
 /*
- * answer: handle one notification @req from listener @nfd of the child
- * @pidfd.  Errors answer CONTINUE or are ignored (a benchmark tool).
+ * task_pidfd: a pidfd of task @tid (a thread too, with PIDFD_THREAD on
+ * 6.9+), cached for the last task asked about (slirpbypass caches them
+ * per process, so the floor should not pay pidfd_open each time).
+ * Returns: the pidfd (owned by the cache) or -1.
+ */
+static int
+task_pidfd(pid_t tid)
+{
+    static pid_t last_tid;
+    static int last_fd = -1;
+
+    if (tid == last_tid && last_fd >= 0)
+        return last_fd;
+    if (last_fd >= 0)
+        close(last_fd);
+    last_fd = (int)syscall(SYS_pidfd_open, tid, O_EXCL /* PIDFD_THREAD */);
+    if (last_fd < 0)
+        last_fd = (int)syscall(SYS_pidfd_open, tid, 0);
+    last_tid = tid;
+    return last_fd;
+}
+
+/*
+ * answer: handle one notification @req from listener @nfd.  Errors answer
+ * CONTINUE or are ignored (a benchmark tool).
  */
 static void
-answer(int nfd, int pidfd, const struct seccomp_notif *req)
+answer(int nfd, const struct seccomp_notif *req)
 {
     struct seccomp_notif_resp resp = { .id = req->id };
     struct sockaddr_storage sa;
@@ -94,15 +133,22 @@ answer(int nfd, int pidfd, const struct seccomp_notif *req)
     unsigned char info[8] = { 0 }; /* tcpi_state first */
     socklen_t ilen = sizeof info;
     int tfd = (int)req->data.args[0];
-    int dup = (int)syscall(SYS_pidfd_getfd, pidfd, tfd, 0);
-    int host = -1, r;
+    int pidfd = task_pidfd((pid_t)req->pid);
+    int dup = pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pidfd, tfd, 0);
+    int host = -1, proto = 0, r;
+    socklen_t plen = sizeof proto;
 
-    remote.iov_len = req->data.args[2] < sizeof sa ? req->data.args[2] : 0;
+    remote.iov_len = req->data.args[2] <= sizeof sa ? req->data.args[2] : 0;
+    /* TCP only (UDP, AF_UNIX, ...: CONTINUE); the family is the
+     * sockaddr's, checked after the read */
     if (dup < 0 || remote.iov_len == 0 ||
+        getsockopt(dup, SOL_SOCKET, SO_PROTOCOL, &proto, &plen) < 0 ||
+        proto != IPPROTO_TCP ||
         (getsockopt(dup, IPPROTO_TCP, TCP_INFO, info, &ilen) == 0 &&
          info[0] != TCP_CLOSE) ||
         process_vm_readv((pid_t)req->pid, &local, 1, &remote, 1, 0) !=
             (ssize_t)remote.iov_len ||
+        (sa.ss_family != AF_INET && sa.ss_family != AF_INET6) ||
         ioctl(nfd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) < 0 ||
         (host = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
                        0)) < 0) {
@@ -165,8 +211,13 @@ main(int argc, char **argv)
         perror("floor_agent");
         return 1;
     }
-    if (pid == 0)
+    if (pid == 0) {
+        close(up[0]);
+        close(down[1]);
         child(up[1], down[0], argv + 1);
+    }
+    close(up[1]);
+    close(down[0]);
     if (read(up[0], &fd, sizeof fd) != sizeof fd ||
         (pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0 ||
         (nfd = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0)) < 0) {
@@ -179,6 +230,8 @@ main(int argc, char **argv)
     ioctl(nfd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, flags);
     if (write(down[1], "g", 1) != 1)
         return 1;
+    close(down[1]);
+    close(up[0]);
     for (;;) {
         struct pollfd p = { .fd = nfd, .events = POLLIN };
         struct seccomp_notif req;
@@ -192,7 +245,7 @@ main(int argc, char **argv)
             break; /* the command and its children are gone */
         memset(&req, 0, sizeof req);
         if (ioctl(nfd, SECCOMP_IOCTL_NOTIF_RECV, &req) == 0)
-            answer(nfd, pidfd, &req);
+            answer(nfd, &req);
     }
     if (waitpid(pid, &status, 0) < 0)
         return 1;

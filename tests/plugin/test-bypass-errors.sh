@@ -57,6 +57,11 @@ not_tap "SO_SNDTIMEO expiry"
 same "$BLACKHOLE4" "$BLACKHOLE4" 80 --nonblock --wait 500
 pb_expect "$O" connect timeout "non-blocking connect still pending"
 not_tap "non-blocking connect still pending"
+# connect() again while the host socket is still in SYN_SENT: EALREADY
+same "$BLACKHOLE4" "$BLACKHOLE4" 80 --nonblock --wait 300 --reconnect
+pb_expect "$O" reconnect_early "$(pb_get "$R" reconnect_early)" "connect() again while connecting"
+pb_expect "$O" reconnect_early EALREADY "connect() again while connecting"
+not_tap "non-blocking connect asked twice"
 
 sb_log "unreachable / prohibited routes in the private host"
 same 198.51.100.9 198.51.100.9 80

@@ -127,6 +127,11 @@ before=$(grep -c '^accepted=' "$HOSTLO_LOG" || true)
 pb_bypassed "$O" tcp-connect 10.0.2.2 18599 --nonblock --then-uring-connect 127.0.0.1 18501 || true
 pb_expect "$O" connect ECONNREFUSED "setup: a failed bypassed connect"
 pb_expect "$O" then_uring_connect ENOSYS "io_uring_setup under the filter"
+# control: without the filter io_uring works here (so ENOSYS above is ours)
+pb_plain "$R" tcp-connect 127.0.0.1 18598 --nonblock --then-uring-connect 127.0.0.1 18598 || true
+case "$(pb_get "$R" then_uring_connect)" in
+ENOSYS | "") sb_fail "control: io_uring unavailable without the filter: $(tr '\n' ' ' <"$R")" ;;
+esac
 sleep 0.2
 [ "$(grep -c '^accepted=' "$HOSTLO_LOG" || true)" = "$before" ] ||
     sb_fail "the host's loopback-only server was reached through io_uring"

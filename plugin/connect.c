@@ -13,10 +13,11 @@
  *      agent's own namespace is one the agent injected earlier (a
  *      reconnect of a bypassed UDP socket, a retry after a failed
  *      non-blocking connect): CONTINUE would connect it from the host
- *      namespace unchecked, so such sockets are never answered CONTINUE
- *      unless the kernel is certain to refuse (a TCP socket that is
- *      connecting or connected: EALREADY/EISCONN); a denied destination
- *      gets ENETUNREACH instead.
+ *      namespace unchecked, so such sockets are never answered CONTINUE:
+ *      a TCP socket that is connecting or connected gets the kernel's
+ *      answer as the agent's own connect() on its copy gives it
+ *      (answer_in_use: EALREADY, 0 once established, EISCONN), a denied
+ *      destination gets ENETUNREACH.
  *   4. Only sockets of the served namespace are bypassed (nested
  *      namespaces inside the container keep their own network).  The
  *      served namespace's cookie comes from the configuration, or from
@@ -120,6 +121,10 @@ typedef struct {
     int target_fd;
     gboolean cloexec;
     gboolean is_host; /* the original was an injected host socket */
+    /* a repeated blocking connect of an injected host socket: @host is the
+     * agent's copy of it, and the answer is the kernel's (answer_in_use) */
+    gboolean answer_only;
+    int family;
     gpointer tag;
     gint64 deadline;   /* monotonic us, 0: none */
     gint64 next_check; /* next ID_VALID */
@@ -267,10 +272,9 @@ get_int(int fd, int level, int name)
 /*
  * tcp_in_use: is @fd a TCP socket that is connecting or connected (any
  * state but TCP_CLOSE)?  TCP_INFO only works on TCP sockets, so a UDP
- * socket is never "in use".  For such a socket the kernel refuses any
- * connect (EALREADY, EISCONN, or the pending error of a failed attempt)
- * whatever address it re-reads after CONTINUE; AF_UNSPEC only dissolves
- * the association.
+ * socket is never "in use".  The kernel refuses to start another
+ * connection on such a socket (EALREADY, EISCONN, or the pending error of
+ * a failed attempt): answer_in_use() asks it on the agent's copy.
  */
 static gboolean
 tcp_in_use(int fd)
@@ -416,6 +420,23 @@ inject(PbCore *core, int nfd, guint64 id, pid_t tid, int *host, int target_fd,
     return 0;
 }
 
+/*
+ * probe_connect: connect() on the agent's copy @dup of a host socket that
+ * is connecting or connected, with a sockaddr of just @family: the kernel
+ * answers for the socket's state (EALREADY, 0 once established, then
+ * EISCONN, or the error of a failed attempt), and should the socket have
+ * gone back to unconnected in the meantime, the short address makes TCP's
+ * connect refuse with EINVAL instead of starting a connection.
+ * Returns: 0 or -errno.
+ */
+static int
+probe_connect(int dup, int family)
+{
+    struct sockaddr probe = { .sa_family = (sa_family_t)family };
+
+    return connect(dup, &probe, sizeof(sa_family_t)) < 0 ? -errno : 0;
+}
+
 /* ---- blocking connects ---- */
 
 /*
@@ -516,6 +537,19 @@ pending_dispatch(GSource *source, GSourceFunc cb, gpointer data)
     gint64 now = g_source_get_time(source);
     gint64 next;
 
+    if (p->answer_only && (cond & (G_IO_OUT | G_IO_ERR | G_IO_HUP))) {
+        /* no longer connecting: the kernel's answer comes at once */
+        reply_result(core, nfd, p->id, p->tid,
+                     probe_connect(p->host, p->family));
+        pending_finish(p);
+        return G_SOURCE_REMOVE;
+    }
+    if (p->answer_only && p->deadline != 0 && now >= p->deadline) {
+        /* SO_SNDTIMEO over a connect already in progress: EALREADY */
+        reply_result(core, nfd, p->id, p->tid, -EALREADY);
+        pending_finish(p);
+        return G_SOURCE_REMOVE;
+    }
     if (cond & (G_IO_OUT | G_IO_ERR | G_IO_HUP)) {
         int err = get_int(p->host, SOL_SOCKET, SO_ERROR);
 
@@ -547,7 +581,7 @@ pending_dispatch(GSource *source, GSourceFunc cb, gpointer data)
     if (now >= p->next_check) {
         if (pb_notif_id_valid(nfd, p->id) < 0) {
             /* interrupted by a signal, or the process exited */
-            if (p->deadline != 0)
+            if (p->deadline != 0 && !p->answer_only)
                 remember_interrupted(core, p->tid, p->target_fd);
             pending_finish(p);
             return G_SOURCE_REMOVE;
@@ -581,16 +615,17 @@ static GSourceFuncs pending_funcs = {
 
 /*
  * pending_start: wait for @host's connect on the main loop.
- * Returns: FALSE if too many are waiting already.
+ * Returns: (transfer none) the wait (owned by the notify), or NULL if too
+ * many are waiting already.
  */
-static gboolean
+static PbPending *
 pending_start(PbCall *c, int host, const struct timeval *sndtimeo)
 {
     PbPending *p;
     gint64 now = g_get_monotonic_time();
 
     if (c->core->npending >= c->core->max_pending)
-        return FALSE;
+        return NULL;
     p = (PbPending *)g_source_new(&pending_funcs, sizeof(PbPending));
     p->n = c->n;
     p->id = c->id;
@@ -616,7 +651,44 @@ pending_start(PbCall *c, int host, const struct timeval *sndtimeo)
     g_source_attach(&p->source, c->core->ctx);
     pb_notify_add_pending(c->n, &p->source);
     g_source_unref(&p->source); /* the notify holds it */
-    return TRUE;
+    return p;
+}
+
+/*
+ * answer_in_use: connect() on an injected host socket that is connecting
+ * or connected.  The kernel would refuse to start another connection on
+ * it, but answering CONTINUE would let it re-read the sockaddr after a
+ * shutdown() in another thread made the socket unconnected again, so the
+ * agent asks the kernel on its own copy instead (probe_connect).  A
+ * blocking socket that is still connecting would block the agent there:
+ * it is answered from the main loop once it stops connecting, or with
+ * EALREADY when its SO_SNDTIMEO runs out, as the kernel does.
+ */
+static void
+answer_in_use(PbCall *c, int family)
+{
+    struct pollfd pfd = { .fd = c->dup, .events = POLLOUT };
+    struct timeval sndtimeo = { 0 };
+    socklen_t len = sizeof sndtimeo;
+    int fl = fcntl(c->dup, F_GETFL);
+    PbPending *p;
+
+    if (fl < 0 || (fl & O_NONBLOCK) || poll(&pfd, 1, 0) != 0) {
+        reply_result(c->core, c->nfd, c->id, c->tid,
+                     probe_connect(c->dup, family));
+        return;
+    }
+    /* blocking, and neither writable nor failed: still connecting */
+    if (getsockopt(c->dup, SOL_SOCKET, SO_SNDTIMEO, &sndtimeo, &len) < 0)
+        memset(&sndtimeo, 0, sizeof sndtimeo);
+    p = pending_start(c, c->dup, &sndtimeo);
+    if (p == NULL) {
+        reply_result(c->core, c->nfd, c->id, c->tid, -EALREADY);
+        return;
+    }
+    p->answer_only = TRUE;
+    p->family = family;
+    c->dup = -1; /* the wait owns the agent's copy now */
 }
 
 /* ---- the handler ---- */
@@ -698,7 +770,7 @@ bypass(PbCall *c, int domain, int type, int proto, const PbSockaddr *dst,
             close(host);
         return;
     }
-    if (!pending_start(c, host, &sndtimeo)) {
+    if (pending_start(c, host, &sndtimeo) == NULL) {
         close(host);
         refuse_or_continue(c, "too many blocking connects in progress");
     }
@@ -803,16 +875,6 @@ pb_connect_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
      * can change it in between). */
     if (!identify_socket(&c))
         goto out;
-    /* The common repeat: a program that got EINPROGRESS calls connect()
-     * again to learn the outcome (ab, APR, some event loops).  The kernel
-     * answers that itself, and checking it first keeps it cheap.  The
-     * agent is the only one that starts connects on host sockets (apart
-     * from sendto(MSG_FASTOPEN), docs/bypass.md), so the state cannot
-     * leave TCP_CLOSE behind its back after this check. */
-    if (c.is_host && tcp_in_use(c.dup)) {
-        reply_continue(&c, "connecting/connected host socket");
-        goto out;
-    }
     if ((core->npending > 0 || core->n_interrupted > 0) &&
         restarted_after_timeout(core, n, c.tid, c.target_fd)) {
         pb_debug("connect pid %d fd %d: restart after an interrupted "
@@ -843,6 +905,13 @@ pb_connect_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
                                                                         : 0);
         else
             refuse_with(&c, -EAFNOSUPPORT, NULL);
+        goto out;
+    }
+    /* The common repeat: a program that got EINPROGRESS calls connect()
+     * again to learn the outcome (ab, APR, event loops); any address will
+     * do for that, so the policy is not asked. */
+    if (c.is_host && tcp_in_use(c.dup)) {
+        answer_in_use(&c, sa.sa.sa_family);
         goto out;
     }
     verdict = pb_policy_check(core->policy, &sa.sa, (socklen_t)addrlen, &dst.ss,

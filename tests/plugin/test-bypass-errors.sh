@@ -57,6 +57,11 @@ not_tap "SO_SNDTIMEO expiry"
 same "$BLACKHOLE4" "$BLACKHOLE4" 80 --nonblock --wait 500
 pb_expect "$O" connect timeout "non-blocking connect still pending"
 not_tap "non-blocking connect still pending"
+# the same with a blocking socket: the agent waits (without blocking its
+# loop) until SO_SNDTIMEO runs out again, then EALREADY like the kernel
+same "$BLACKHOLE4" "$BLACKHOLE4" 80 --sndtimeo 400 --reconnect
+pb_expect "$O" reconnect_blocking "$(pb_get "$R" reconnect_blocking)" "blocking connect() again while connecting"
+pb_expect "$O" reconnect_blocking EALREADY "blocking connect() again while connecting"
 # connect() again while the host socket is still in SYN_SENT: EALREADY
 same "$BLACKHOLE4" "$BLACKHOLE4" 80 --nonblock --wait 300 --reconnect
 pb_expect "$O" reconnect_early "$(pb_get "$R" reconnect_early)" "connect() again while connecting"

@@ -744,6 +744,11 @@ cmd_tcp_connect(int argc, char **argv)
     }
     out("connect_rc=%s", r == 0 ? "0" : ename(e));
 
+    /* a blocking connect that ran out of SO_SNDTIMEO: asking again waits
+     * once more and then says EALREADY */
+    if (r < 0 && e == EINPROGRESS && !nonblock && reconnect)
+        out("reconnect_blocking=%s",
+            connect(fd, (struct sockaddr *)&ss, sl) == 0 ? "0" : ename(errno));
     if (r < 0 && e == EINPROGRESS && nonblock) {
         struct pollfd p = { .fd = fd, .events = POLLOUT };
         int pr;

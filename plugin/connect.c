@@ -270,21 +270,22 @@ get_int(int fd, int level, int name)
 }
 
 /*
- * tcp_in_use: is @fd a TCP socket that is connecting or connected (any
- * state but TCP_CLOSE)?  TCP_INFO only works on TCP sockets, so a UDP
- * socket is never "in use".  The kernel refuses to start another
- * connection on such a socket (EALREADY, EISCONN, or the pending error of
- * a failed attempt): answer_in_use() asks it on the agent's copy.
+ * tcp_state: the TCP state (TCP_ESTABLISHED, TCP_CLOSE, ...) of @fd, or -1
+ * if it is not a TCP socket (TCP_INFO only works on TCP sockets).  A TCP
+ * socket in any state but TCP_CLOSE is connecting or connected: the
+ * kernel refuses to start another connection on it (EALREADY, EISCONN, or
+ * the pending error of a failed attempt), and answer_in_use() asks it on
+ * the agent's copy.
  */
-static gboolean
-tcp_in_use(int fd)
+static int
+tcp_state(int fd)
 {
     guint8 info[8] = { 0 }; /* tcpi_state is the first byte */
     socklen_t len = sizeof info;
 
     if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, info, &len) < 0 || len < 1)
-        return FALSE;
-    return info[0] != TCP_CLOSE;
+        return -1;
+    return info[0];
 }
 
 /*
@@ -660,20 +661,26 @@ pending_start(PbCall *c, int host, const struct timeval *sndtimeo)
  * it, but answering CONTINUE would let it re-read the sockaddr after a
  * shutdown() in another thread made the socket unconnected again, so the
  * agent asks the kernel on its own copy instead (probe_connect).  A
- * blocking socket that is still connecting would block the agent there:
- * it is answered from the main loop once it stops connecting, or with
- * EALREADY when its SO_SNDTIMEO runs out, as the kernel does.
+ * blocking socket that is still connecting (@state SYN_SENT or SYN_RECV)
+ * would block the agent there: it is answered from the main loop once it
+ * stops connecting, or with EALREADY when its SO_SNDTIMEO runs out, as the
+ * kernel does.  In any other state the probe returns at once (a socket
+ * only gets back to connecting through a trapped connect, or through
+ * sendto(MSG_FASTOPEN) after it was unconnected; a program that races that
+ * against its own repeated connect can stall its own agent, no one else's).
  */
 static void
-answer_in_use(PbCall *c, int family)
+answer_in_use(PbCall *c, int family, int state)
 {
     struct pollfd pfd = { .fd = c->dup, .events = POLLOUT };
     struct timeval sndtimeo = { 0 };
     socklen_t len = sizeof sndtimeo;
-    int fl = fcntl(c->dup, F_GETFL);
+    int fl = 0;
     PbPending *p;
 
-    if (fl < 0 || (fl & O_NONBLOCK) || poll(&pfd, 1, 0) != 0) {
+    if ((state != TCP_SYN_SENT && state != TCP_SYN_RECV) ||
+        (fl = fcntl(c->dup, F_GETFL)) < 0 || (fl & O_NONBLOCK) ||
+        poll(&pfd, 1, 0) != 0) {
         reply_result(c->core, c->nfd, c->id, c->tid,
                      probe_connect(c->dup, family));
         return;
@@ -829,7 +836,7 @@ handle_socket(PbCall *c, PbPolicyVerdict verdict, const PbSockaddr *dst,
     }
     type &= 0xf;
     if (type == SOCK_STREAM && proto == IPPROTO_TCP) {
-        /* a host socket here is closed: tcp_in_use() was checked first */
+        /* a host socket here is closed: tcp_state() was checked first */
     } else if (type == SOCK_DGRAM && proto == IPPROTO_UDP) {
         if (!core->udp) {
             refuse_or_continue(c, "udp bypass needs host loopback allowed");
@@ -863,6 +870,7 @@ pb_connect_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
     /* the kernel's connect() takes an int: only the low 32 bits count */
     int addrlen = (int)(guint32)req->data.args[2];
     gssize got;
+    int state;
     PbPolicyVerdict verdict;
 
     if (core->disabled) {
@@ -910,8 +918,9 @@ pb_connect_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
     /* The common repeat: a program that got EINPROGRESS calls connect()
      * again to learn the outcome (ab, APR, event loops); any address will
      * do for that, so the policy is not asked. */
-    if (c.is_host && tcp_in_use(c.dup)) {
-        answer_in_use(&c, sa.sa.sa_family);
+    state = c.is_host ? tcp_state(c.dup) : -1;
+    if (state >= 0 && state != TCP_CLOSE) {
+        answer_in_use(&c, sa.sa.sa_family, state);
         goto out;
     }
     verdict = pb_policy_check(core->policy, &sa.sa, (socklen_t)addrlen, &dst.ss,

@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,16 @@ netns_cookie_of_self(void)
 }
 
 /*
+ * on_alarm: SIGALRM, the watchdog of connect.c's probe_connect(): only
+ * there to interrupt a connect() (installed without SA_RESTART).
+ */
+static void
+on_alarm(int sig)
+{
+    (void)sig;
+}
+
+/*
  * already_served: is @fd another descriptor of a notify file we serve?
  * Two sources on one file would both see it readable and the second
  * SECCOMP_IOCTL_NOTIF_RECV would block the main loop, so a duplicate (a
@@ -137,6 +148,12 @@ pb_agent_new(const PbAgentConfig *cfg, GMainContext *ctx, GError **error)
     struct rlimit rl;
 
     pb_debug_enabled = cfg->debug || (env && *env && g_strcmp0(env, "0"));
+    {
+        struct sigaction sa = { .sa_handler = on_alarm };
+
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGALRM, &sa, NULL);
+    }
     policy = pb_policy_new(cfg, error);
     if (policy == NULL)
         return NULL;

@@ -72,6 +72,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #ifndef SO_NETNS_COOKIE
@@ -423,19 +424,47 @@ inject(PbCore *core, int nfd, guint64 id, pid_t tid, int *host, int target_fd,
 
 /*
  * probe_connect: connect() on the agent's copy @dup of a host socket that
- * is connecting or connected, with a sockaddr of just @family: the kernel
- * answers for the socket's state (EALREADY, 0 once established, then
- * EISCONN, or the error of a failed attempt), and should the socket have
- * gone back to unconnected in the meantime, the short address makes TCP's
- * connect refuse with EINVAL instead of starting a connection.
+ * is connecting or connected, to learn the kernel's
+ * answer for the socket (EALREADY, 0 once established, then EISCONN, or
+ * the error of a failed attempt) without CONTINUE.
+ *
+ * The address is @family's unspecified address, port 0, at full length
+ * (SELinux checks the length before TCP does): the kernel's answer for a
+ * socket in use does not look at it, and a socket that another thread
+ * made unconnected in the meantime only tries loopback port 0, where
+ * nothing can listen.  Should an LSM refuse the probe (EINVAL, EACCES,
+ * EPERM) while the socket is still in use, the answer is derived from the
+ * state: EALREADY while connecting, EISCONN after (where the kernel would
+ * say 0 once, then EISCONN; APR takes both as success).  A 100 ms
+ * watchdog (SIGALRM, on_alarm() in agent.c interrupts without restarting)
+ * keeps a socket that turned blocking and back to connecting behind the
+ * agent's back from holding the agent: EINTR is answered EALREADY, what
+ * the kernel says when a wait for a connection in progress times out.
  * Returns: 0 or -errno.
  */
 static int
 probe_connect(int dup, int family)
 {
-    struct sockaddr probe = { .sa_family = (sa_family_t)family };
+    const struct itimerval arm = { .it_value = { 0, 100 * 1000 } };
+    const struct itimerval off = { { 0, 0 }, { 0, 0 } };
+    PbSockaddr probe;
+    socklen_t len;
+    int r, now;
 
-    return connect(dup, &probe, sizeof(sa_family_t)) < 0 ? -errno : 0;
+    memset(&probe, 0, sizeof probe);
+    probe.sa.sa_family = (sa_family_t)family;
+    len = family == AF_INET6 ? sizeof probe.in6 : sizeof probe.in;
+    setitimer(ITIMER_REAL, &arm, NULL);
+    r = connect(dup, &probe.sa, len) < 0 ? -errno : 0;
+    setitimer(ITIMER_REAL, &off, NULL);
+    if (r != -EINTR && r != -EINVAL && r != -EACCES && r != -EPERM)
+        return r;
+    now = tcp_state(dup);
+    if (now < 0 || now == TCP_CLOSE)
+        return r;
+    if (now == TCP_SYN_SENT || now == TCP_SYN_RECV || r == -EINTR)
+        return -EALREADY;
+    return -EISCONN;
 }
 
 /* ---- blocking connects ---- */
@@ -582,7 +611,7 @@ pending_dispatch(GSource *source, GSourceFunc cb, gpointer data)
     if (now >= p->next_check) {
         if (pb_notif_id_valid(nfd, p->id) < 0) {
             /* interrupted by a signal, or the process exited */
-            if (p->deadline != 0 && !p->answer_only)
+            if (p->deadline != 0)
                 remember_interrupted(core, p->tid, p->target_fd);
             pending_finish(p);
             return G_SOURCE_REMOVE;

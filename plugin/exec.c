@@ -175,6 +175,7 @@ load_filter(gboolean no_bind, GError **error)
     int rc = -ENOMEM;
     int fd = -1;
     const char *what = "seccomp_init";
+    char rule[64];
 
     if (ctx == NULL)
         goto fail;
@@ -189,29 +190,19 @@ load_filter(gboolean no_bind, GError **error)
         if (rc < 0 && rc != -EEXIST)
             goto fail;
     }
-    what = "seccomp_rule_add(connect)";
-    rc = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(connect), 0);
-    if (rc < 0)
-        goto fail;
-    /* io_uring's connect/bind/listen would bypass the trap (profile.c) */
-    what = "seccomp_rule_add(io_uring)";
-    rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(io_uring_setup),
-                          0);
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
-                              SCMP_SYS(io_uring_enter), 0);
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
-                              SCMP_SYS(io_uring_register), 0);
-    if (rc < 0)
-        goto fail;
-    what = "seccomp_rule_add(listen)";
-    rc = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(listen), 0);
-    if (rc < 0)
-        goto fail;
-    if (!no_bind) {
-        what = "seccomp_rule_add(bind)";
-        rc = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(bind), 0);
+    /* the same calls as the profile's rules (profile.c) */
+    for (guint i = 0; i < PB_N_TRAPPED + PB_N_DENIED; i++) {
+        gboolean trap = i < PB_N_TRAPPED;
+        const char *name =
+            trap ? pb_trapped_calls[i] : pb_denied_calls[i - PB_N_TRAPPED];
+
+        if (trap && no_bind && strcmp(name, "bind") == 0)
+            continue;
+        g_snprintf(rule, sizeof rule, "seccomp_rule_add(%s)", name);
+        what = rule;
+        rc = seccomp_rule_add(ctx,
+                              trap ? SCMP_ACT_NOTIFY : SCMP_ACT_ERRNO(ENOSYS),
+                              seccomp_syscall_resolve_name(name), 0);
         if (rc < 0)
             goto fail;
     }

@@ -156,8 +156,8 @@ typedef enum {
     PB_CALL_N,
     PB_CALL_OTHER = PB_CALL_N,
 } PbCallKind;
-static const char *const call_names[PB_CALL_N] = { "connect", "bind",
-                                                   "listen" };
+/* named by pb_trapped_calls (profile.c), which lists them in this order */
+G_STATIC_ASSERT(PB_CALL_N == PB_N_TRAPPED);
 
 typedef struct {
     guint32 arch;
@@ -197,8 +197,8 @@ resolve_calls(void)
         if (arch == SCMP_ARCH_X32)
             arch = SCMP_ARCH_X86_64;
         for (guint k = 0; k < PB_CALL_N; k++) {
-            int nr =
-                seccomp_syscall_resolve_name_arch(arches[i], call_names[k]);
+            int nr = seccomp_syscall_resolve_name_arch(arches[i],
+                                                       pb_trapped_calls[k]);
 
             if (nr < 0 && arches[i] == SCMP_ARCH_X86)
                 nr = i386_direct_nr[k];

@@ -89,6 +89,15 @@ typedef struct {
     gboolean no_bind;          /* trap connect only */
 } PbProfileOptions;
 
+/* The calls the bypass filters trap with SCMP_ACT_NOTIFY (bind is left out
+ * by --no-bind) and the ones they deny with ENOSYS (io_uring, whose socket
+ * operations seccomp never sees): one list for the OCI profile and for
+ * `slirpbypass exec` (profile.c). */
+#define PB_N_TRAPPED 3
+#define PB_N_DENIED 3
+extern const char *const pb_trapped_calls[PB_N_TRAPPED];
+extern const char *const pb_denied_calls[PB_N_DENIED];
+
 /* $XDG_RUNTIME_DIR/slirpbypass/bypass.sock (see profile.c); g_free it. */
 char *pb_default_socket_path(void);
 /* Fits sun_path, not abstract, absolute if required; PB_ERROR_INVALID. */

@@ -49,11 +49,14 @@
 
 #define NOTIFY_ACTION "SCMP_ACT_NOTIFY"
 
-/* The calls the bypass traps, in rule order. */
-static const char *const trapped_names[] = { "connect", "bind", "listen" };
-/* The calls it denies with ENOSYS (see the theory of operation). */
-static const char *const denied_names[] = { "io_uring_setup", "io_uring_enter",
-                                            "io_uring_register" };
+/* The calls the bypass traps, in rule order, and those it denies with
+ * ENOSYS (see the theory of operation); exec.c builds its filter from the
+ * same lists. */
+const char *const pb_trapped_calls[PB_N_TRAPPED] = { "connect", "bind",
+                                                     "listen" };
+const char *const pb_denied_calls[PB_N_DENIED] = { "io_uring_setup",
+                                                   "io_uring_enter",
+                                                   "io_uring_register" };
 #define DENY_ERRNO ENOSYS /* "not implemented here", as Docker does */
 
 /**
@@ -145,18 +148,18 @@ add_architectures(JsonBuilder *b)
 }
 
 /* The NOTIFY rule for the names selected in @trap (same order as
- * trapped_names). */
+ * pb_trapped_calls). */
 static JsonNode *
-notify_rule_new(const gboolean trap[G_N_ELEMENTS(trapped_names)])
+notify_rule_new(const gboolean trap[G_N_ELEMENTS(pb_trapped_calls)])
 {
     g_autoptr(JsonBuilder) b = json_builder_new();
 
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "names");
     json_builder_begin_array(b);
-    for (guint i = 0; i < G_N_ELEMENTS(trapped_names); i++)
+    for (guint i = 0; i < G_N_ELEMENTS(pb_trapped_calls); i++)
         if (trap[i])
-            json_builder_add_string_value(b, trapped_names[i]);
+            json_builder_add_string_value(b, pb_trapped_calls[i]);
     json_builder_end_array(b);
     json_builder_set_member_name(b, "action");
     json_builder_add_string_value(b, NOTIFY_ACTION);
@@ -175,9 +178,9 @@ deny_rule_new(const gboolean *deny)
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "names");
     json_builder_begin_array(b);
-    for (guint i = 0; i < G_N_ELEMENTS(denied_names); i++)
+    for (guint i = 0; i < G_N_ELEMENTS(pb_denied_calls); i++)
         if (deny == NULL || deny[i]) {
-            json_builder_add_string_value(b, denied_names[i]);
+            json_builder_add_string_value(b, pb_denied_calls[i]);
             n++;
         }
     json_builder_end_array(b);
@@ -193,10 +196,10 @@ deny_rule_new(const gboolean *deny)
  * no_bind. */
 static void
 wanted_traps(const PbProfileOptions *opts,
-             gboolean trap[G_N_ELEMENTS(trapped_names)])
+             gboolean trap[G_N_ELEMENTS(pb_trapped_calls)])
 {
-    for (guint i = 0; i < G_N_ELEMENTS(trapped_names); i++)
-        trap[i] = !(opts->no_bind && strcmp(trapped_names[i], "bind") == 0);
+    for (guint i = 0; i < G_N_ELEMENTS(pb_trapped_calls); i++)
+        trap[i] = !(opts->no_bind && strcmp(pb_trapped_calls[i], "bind") == 0);
 }
 
 /**
@@ -210,7 +213,7 @@ JsonNode *
 pb_profile_build(const PbProfileOptions *opts, GError **error)
 {
     g_autoptr(JsonBuilder) b = NULL;
-    gboolean trap[G_N_ELEMENTS(trapped_names)];
+    gboolean trap[G_N_ELEMENTS(pb_trapped_calls)];
 
     if (!pb_socket_path_check(opts->listener_path, TRUE, error))
         return NULL;
@@ -306,7 +309,7 @@ typedef struct {
  */
 static gboolean
 scan_rule(JsonNode *node, guint idx, const char *source, gboolean ours,
-          TrapState st[G_N_ELEMENTS(trapped_names)], GError **error)
+          TrapState st[G_N_ELEMENTS(pb_trapped_calls)], GError **error)
 {
     JsonObject *rule;
     JsonNode *names;
@@ -334,8 +337,9 @@ scan_rule(JsonNode *node, guint idx, const char *source, gboolean ours,
     /* Docker's pre-1.0 format used a single "name"; treat it as names. */
     legacy = get_string(rule, "name");
 
-    for (guint t = 0; t < G_N_ELEMENTS(trapped_names); t++) {
-        gboolean hit = legacy != NULL && strcmp(legacy, trapped_names[t]) == 0;
+    for (guint t = 0; t < G_N_ELEMENTS(pb_trapped_calls); t++) {
+        gboolean hit =
+            legacy != NULL && strcmp(legacy, pb_trapped_calls[t]) == 0;
 
         if (names != NULL) {
             JsonArray *a = json_node_get_array(names);
@@ -349,7 +353,7 @@ scan_rule(JsonNode *node, guint idx, const char *source, gboolean ours,
                                 source, idx, i);
                     return FALSE;
                 }
-                if (strcmp(json_node_get_string(e), trapped_names[t]) == 0)
+                if (strcmp(json_node_get_string(e), pb_trapped_calls[t]) == 0)
                     hit = TRUE;
             }
         }
@@ -368,7 +372,7 @@ scan_rule(JsonNode *node, guint idx, const char *source, gboolean ours,
             g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
                         "%s: syscalls[%u] gives %s action %s%s; only "
                         "unconditional SCMP_ACT_ALLOW rules can be merged",
-                        source, idx, trapped_names[t], action,
+                        source, idx, pb_trapped_calls[t], action,
                         action_allows(action) ? " with conditions" : "");
             return FALSE;
         }
@@ -441,15 +445,16 @@ denies_outright(JsonObject *rule)
  * outright; returns TRUE if @rule is left naming nothing (drop it).
  */
 static gboolean
-strip_rule(JsonObject *rule, const gboolean trap[G_N_ELEMENTS(trapped_names)],
-           const gboolean strip[G_N_ELEMENTS(denied_names)])
+strip_rule(JsonObject *rule,
+           const gboolean trap[G_N_ELEMENTS(pb_trapped_calls)],
+           const gboolean strip[G_N_ELEMENTS(pb_denied_calls)])
 {
-    gboolean gone =
-        strip_names(rule, trapped_names, trap, G_N_ELEMENTS(trapped_names));
+    gboolean gone = strip_names(rule, pb_trapped_calls, trap,
+                                G_N_ELEMENTS(pb_trapped_calls));
 
     if (!gone && !denies_outright(rule))
-        gone =
-            strip_names(rule, denied_names, strip, G_N_ELEMENTS(denied_names));
+        gone = strip_names(rule, pb_denied_calls, strip,
+                           G_N_ELEMENTS(pb_denied_calls));
     return gone;
 }
 
@@ -464,18 +469,18 @@ strip_rule(JsonObject *rule, const gboolean trap[G_N_ELEMENTS(trapped_names)],
  */
 static void
 plan_denials(JsonArray *rules, const char *def, const char *source,
-             gboolean deny[G_N_ELEMENTS(denied_names)],
-             gboolean strip[G_N_ELEMENTS(denied_names)], GPtrArray *warnings)
+             gboolean deny[G_N_ELEMENTS(pb_denied_calls)],
+             gboolean strip[G_N_ELEMENTS(pb_denied_calls)], GPtrArray *warnings)
 {
     gboolean any = FALSE;
 
-    for (guint d = 0; d < G_N_ELEMENTS(denied_names); d++) {
+    for (guint d = 0; d < G_N_ELEMENTS(pb_denied_calls); d++) {
         gboolean outright = FALSE, other = FALSE;
 
         for (guint i = 0; i < json_array_get_length(rules); i++) {
             JsonObject *r = json_array_get_object_element(rules, i);
 
-            if (!rule_names_call(r, denied_names[d]))
+            if (!rule_names_call(r, pb_denied_calls[d]))
                 continue;
             if (denies_outright(r))
                 outright = TRUE;
@@ -529,10 +534,10 @@ pb_profile_merge(const char *data, gssize len, const char *source,
     const char *def;
     const char *old_path;
     gboolean ours;
-    gboolean trap[G_N_ELEMENTS(trapped_names)];
-    TrapState st[G_N_ELEMENTS(trapped_names)] = { { 0 } };
-    gboolean deny[G_N_ELEMENTS(denied_names)];
-    gboolean strip[G_N_ELEMENTS(denied_names)];
+    gboolean trap[G_N_ELEMENTS(pb_trapped_calls)];
+    TrapState st[G_N_ELEMENTS(pb_trapped_calls)] = { { 0 } };
+    gboolean deny[G_N_ELEMENTS(pb_denied_calls)];
+    gboolean strip[G_N_ELEMENTS(pb_denied_calls)];
     JsonNode *deny_rule;
 
     if (!pb_socket_path_check(opts->listener_path, TRUE, error))
@@ -607,14 +612,14 @@ pb_profile_merge(const char *data, gssize len, const char *source,
             goto out;
 
     wanted_traps(opts, trap);
-    for (guint t = 0; t < G_N_ELEMENTS(trapped_names); t++) {
+    for (guint t = 0; t < G_N_ELEMENTS(pb_trapped_calls); t++) {
         /* Not named anywhere: the default action decides. */
         gboolean allowed = st[t].named ? st[t].allowed : action_allows(def);
 
         if (!trap[t] || allowed)
             continue;
         trap[t] = FALSE;
-        if (strcmp(trapped_names[t], "connect") == 0) {
+        if (strcmp(pb_trapped_calls[t], "connect") == 0) {
             g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
                         "%s: the profile does not allow connect; there is "
                         "nothing to bypass",
@@ -625,7 +630,7 @@ pb_profile_merge(const char *data, gssize len, const char *source,
             g_ptr_array_add(warnings,
                             g_strdup_printf("%s: the profile does not allow "
                                             "%s; not trapping it",
-                                            source, trapped_names[t]));
+                                            source, pb_trapped_calls[t]));
     }
 
     plan_denials(rules, def, source, deny, strip, warnings);

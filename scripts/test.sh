@@ -32,8 +32,10 @@ fi
 if ! setpriv --reuid=65534 --regid=65534 --clear-groups \
     test -r "$src/meson.build" 2>/dev/null; then
     copy=$(mktemp -d /var/tmp/slirpbypass-test.XXXXXX) || exit 1
-    chmod 0755 "$copy"
     tar -C "$src" --exclude='./_build*' -cf - . | tar -C "$copy" -xf - || exit 1
+    # after the copy: the archive's "." entry carries $src's own mode
+    # (0700 for a `mktemp -d` checkout) onto $copy
+    chmod 0755 "$copy"
     echo "test.sh: $src is not readable by unprivileged users; testing a copy in $copy"
     src=$copy
     cd "$src" || exit 1

@@ -196,8 +196,24 @@ pb_agent_new(const PbAgentConfig *cfg, GMainContext *ctx, GError **error)
     core->procs = pb_procs_new(core->proc_fd, core->ctx);
     core->defaults = pb_sock_defaults_new();
     g_queue_init(&core->notifies);
+    core->loopback_ok = !cfg->disable_host_loopback;
     core->host_cookie = netns_cookie_of_self();
-    if (core->host_cookie == 0) {
+    if (core->host_cookie != 0) {
+        g_autoptr(GError) rerr = NULL;
+
+        core->routes = pb_routes_new(
+            core->ctx,
+            cfg->has_outbound_addr ? &cfg->outbound_addr.sin_addr : NULL,
+            cfg->has_outbound_addr6 ? &cfg->outbound_addr6.sin6_addr : NULL,
+            &rerr);
+        if (core->routes == NULL) {
+            /* without the interface lock an injected socket could be
+             * re-aimed (devlock.c): no bypass at all */
+            core->disabled = TRUE;
+            pb_log("%s: bypass disabled, every call goes the slirp path",
+                   rerr->message);
+        }
+    } else {
         core->disabled = TRUE;
         pb_log("SO_NETNS_COOKIE unavailable (Linux < 5.14): bypass "
                "disabled, every call goes the slirp path");
@@ -248,6 +264,7 @@ pb_agent_free(PbAgent *agent)
     while ((n = g_queue_peek_head(&core->notifies)) != NULL)
         pb_notify_destroy(n);
     pb_procs_free(core->procs);
+    pb_routes_free(core->routes);
     pb_sock_defaults_free(core->defaults);
     pb_policy_free(core->policy);
     if (core->own_proc_fd)

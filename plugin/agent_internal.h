@@ -68,6 +68,25 @@ void pb_sock_defaults_free(PbSockDefaults *d);
 void pb_sockstate_copy(PbSockDefaults *d, int from, int to, int domain,
                        int type, struct timeval *sndtimeo);
 
+/* ---- devlock.c: the interface lock ---- */
+#ifndef SO_BINDTOIFINDEX
+#define SO_BINDTOIFINDEX 62
+#endif
+/* The loopback interface's index, the same in every network namespace. */
+#define PB_LOOPBACK_IFINDEX 1
+typedef struct PbRoutes PbRoutes;
+/* A cache of route lookups, emptied when the host's network configuration
+ * changes (monitored on @ctx).  @src4/@src6: --outbound-addr(6), or NULL.
+ * NULL with PB_ERROR_SYSTEM if netlink is unavailable. */
+PbRoutes *pb_routes_new(GMainContext *ctx, const struct in_addr *src4,
+                        const struct in6_addr *src6, GError **error);
+void pb_routes_free(PbRoutes *r);
+/* The interface a socket connecting to @dst must be bound to (> 0), or
+ * -errno (no usable route). */
+int pb_routes_ifindex(PbRoutes *r, const struct sockaddr *dst);
+/* Bind @fd to interface @ifindex for good (SO_BINDTOIFINDEX).  0/-errno. */
+int pb_dev_lock(int fd, int ifindex);
+
 /* ---- peerlock.c ---- */
 /* Let @fd receive only from @dst's address and port (locked socket
  * filter).  0 or -errno. */
@@ -109,7 +128,10 @@ typedef struct {
     guint64 n_bypassed;
     guint64 n_continued;
     guint64 n_errors;
-    gboolean peer_lock;        /* tie injected sockets to their peer */
+    PbRoutes *routes;     /* the interface lock's route cache (devlock.c) */
+    gboolean loopback_ok; /* host loopback may be reached (no
+                           * --disable-host-loopback) */
+    gboolean peer_lock;   /* tie injected sockets to their peer */
     gboolean peer_lock_warned; /* pb_peer_lock() failed once (logged) */
 } PbCore;
 

@@ -78,9 +78,6 @@
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71
 #endif
-#ifndef SO_BINDTOIFINDEX
-#define SO_BINDTOIFINDEX 62
-#endif
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT 24
 #endif
@@ -467,6 +464,31 @@ probe_connect(int dup, int family)
     return -EISCONN;
 }
 
+/*
+ * probe_closed: connect() on the agent's copy @dup of a host socket in
+ * TCP_CLOSE, with an address only as long as its family field.  The kernel
+ * never reads past the family where it gives the answer the program's own
+ * connect() would get:
+ *   - still "connecting" after the attempt failed (a non-blocking connect
+ *     the peer refused later, or one that timed out): the attempt's error,
+ *     or ECONNABORTED once SO_ERROR was read; the socket becomes
+ *     unconnected, as with the kernel's own answer;
+ *   - connected once and closed since: EISCONN;
+ * and for an unconnected socket TCP refuses the length (EINVAL) before it
+ * looks at anything else, so nothing is ever sent.  EINVAL therefore means
+ * "unconnected: judge the new destination" (also for a socket that
+ * shutdown() made unusable, where the kernel would say EINVAL for good,
+ * and where an LSM checks address lengths first).
+ * Returns: 0 or -errno.
+ */
+static int
+probe_closed(int dup, int family)
+{
+    struct sockaddr sa = { .sa_family = (sa_family_t)family };
+
+    return connect(dup, &sa, sizeof sa.sa_family) < 0 ? -errno : 0;
+}
+
 /* ---- blocking connects ---- */
 
 /*
@@ -740,10 +762,18 @@ bypass(PbCall *c, int domain, int type, int proto, const PbSockaddr *dst,
     struct timeval sndtimeo;
     gboolean blocking = !(c->fdflags & O_NONBLOCK);
     gboolean cloexec = (c->fdflags & O_CLOEXEC) != 0;
-    int host, r, err;
+    int host, r, err, ifindex;
 
     if (pb_notif_id_valid(c->nfd, c->id) < 0)
         return; /* gone while we looked: nothing to answer */
+    /* the interface the socket will be locked to (devlock.c): a
+     * destination owned by lo is only bypassed while host loopback is
+     * allowed, since a socket bound to lo reaches every local address */
+    ifindex = pb_routes_ifindex(core->routes, &dst->sa);
+    if (ifindex == PB_LOOPBACK_IFINDEX && !core->loopback_ok) {
+        refuse_or_continue(c, "destination owned by the loopback interface");
+        return;
+    }
     host = socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
     if (host < 0) {
         refuse_or_continue(c, "socket() failed in the agent");
@@ -758,9 +788,20 @@ bypass(PbCall *c, int domain, int type, int proto, const PbSockaddr *dst,
         refuse_or_continue(c, "cannot bind the outbound address");
         return;
     }
-    /* whatever the program does with it later, it hears only from @dst;
-     * defence in depth, so a kernel that refuses socket filters to
-     * unprivileged users (seen on a hardened VM kernel) only loses that */
+    /* from here on, whatever the program does with the socket, it only
+     * ever leaves through this interface.  Without a usable route the
+     * connect below gives the kernel's own error (unreachable, prohibited)
+     * and nothing is injected. */
+    r = ifindex > 0 ? pb_dev_lock(host, ifindex) : 0;
+    if (r < 0) {
+        close(host);
+        refuse_or_continue(c, "cannot lock the socket to its interface");
+        return;
+    }
+    /* and it hears only from @dst: a second line behind the interface
+     * lock, for destinations (--bypass-ignore) behind the same interface;
+     * a kernel that refuses socket filters to unprivileged users (seen on
+     * a hardened VM kernel) only loses that */
     r = core->peer_lock ? pb_peer_lock(host, &dst->sa) : 0;
     if (r < 0 && !core->peer_lock_warned) {
         core->peer_lock_warned = TRUE;
@@ -777,6 +818,13 @@ bypass(PbCall *c, int domain, int type, int proto, const PbSockaddr *dst,
         pb_debug("connect pid %d fd %d: %s", (int)c->tid, c->target_fd,
                  g_strerror(err));
         reply_result(core, c->nfd, c->id, c->tid, -err);
+        return;
+    }
+    if (ifindex < 0) {
+        /* the route appeared since the lookup: an unlocked socket is
+         * never handed over */
+        close(host);
+        refuse_or_continue(c, "no route to lock the socket to");
         return;
     }
     if (r == 0 || !blocking) {
@@ -951,6 +999,16 @@ pb_connect_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
     if (state >= 0 && state != TCP_CLOSE) {
         answer_in_use(&c, sa.sa.sa_family, state);
         goto out;
+    }
+    if (state == TCP_CLOSE) {
+        /* closed: after a failed attempt the kernel first answers its
+         * error (once), and only the next connect() starts anew */
+        int r = probe_closed(c.dup, sa.sa.sa_family);
+
+        if (r != -EINVAL) {
+            reply_result(core, c.nfd, c.id, c.tid, r);
+            goto out;
+        }
     }
     verdict = pb_policy_check(core->policy, &sa.sa, (socklen_t)addrlen, &dst.ss,
                               &dstlen);

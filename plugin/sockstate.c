@@ -18,7 +18,7 @@
  *                SO_TIMESTAMPNS(U)
  *   IPPROTO_TCP  TCP_NODELAY TCP_KEEPIDLE TCP_KEEPINTVL TCP_KEEPCNT
  *                TCP_SYNCNT TCP_USER_TIMEOUT TCP_NOTSENT_LOWAT
- *                TCP_FASTOPEN_CONNECT TCP_CONGESTION
+ *                TCP_CONGESTION
  *   IPPROTO_IP   IP_TOS, IP_RECVERR(U) IP_PKTINFO(U) IP_RECVTOS(U)
  *   IPPROTO_IPV6 IPV6_V6ONLY IPV6_TCLASS IPV6_RECVERR(U)
  *                IPV6_RECVPKTINFO(U)
@@ -37,7 +37,14 @@
  *   - SO_BROADCAST: slirp's host sockets never broadcast;
  *   - SO_BINDTODEVICE: names the container's devices; connect.c does not
  *     bypass such sockets at all;
- *   - TCP_QUICKACK: transient by definition.
+ *   - TCP_QUICKACK: transient by definition;
+ *   - TCP_FASTOPEN_CONNECT: it makes connect() only record the destination
+ *     and the first write() send the SYN with data; a host socket that
+ *     carries it is one a later unchecked connect() could use to hand data
+ *     to a server in its SYN, before any reply the socket could filter.
+ *     The bypass filters refuse to set it (EOPNOTSUPP, as with Fast Open
+ *     off), so a container socket normally never has it; the connection
+ *     is simply made without Fast Open.
  * SO_RCVBUF/SO_SNDBUF read back twice what was set (the kernel doubles
  * the value for bookkeeping), so half is set.  Failures (e.g. a congestion
  * control the host does not allow unprivileged) are skipped: the state is
@@ -98,8 +105,6 @@ static const PbSockOpt opts[] = {
       "TCP_USER_TIMEOUT" },
     { IPPROTO_TCP, TCP_NOTSENT_LOWAT, PB_K_INT, A_TCP | A_V4 | A_V6,
       "TCP_NOTSENT_LOWAT" },
-    { IPPROTO_TCP, TCP_FASTOPEN_CONNECT, PB_K_INT, A_TCP | A_V4 | A_V6,
-      "TCP_FASTOPEN_CONNECT" },
     { IPPROTO_TCP, TCP_CONGESTION, PB_K_STR, A_TCP | A_V4 | A_V6,
       "TCP_CONGESTION" },
     /* IP_TOS also applies to v4-mapped traffic of AF_INET6 sockets */

@@ -38,15 +38,19 @@ pb_expect "$O" connect ECONNREFUSED "nothing listens on 18599"
 case "$(pb_get "$O" local)" in
 10.0.2.100:*) sb_fail "the first connect was not bypassed: $(tr '\n' ' ' <"$O")" ;;
 esac
-# the length is read as the kernel reads it (16), the policy denies the
+# first the kernel's own answer after a failed attempt whose error was
+# read already (ECONNABORTED, as the reference on the host says); then the
+# length is read as the kernel reads it (16), the policy denies the
 # container's own loopback, and a host socket is refused, never CONTINUEd
-pb_expect "$O" then_connect ENETUNREACH "high-bits addrlen on a host socket"
+R=$T/ref
+pb_host "$R" tcp-connect 127.0.0.1 18599 --nonblock --then-connect-hilen 127.0.0.1 18598 || true
+pb_expect "$R" then_connect ECONNABORTED "reference: the kernel after a failed attempt"
+pb_expect "$O" then_connect ECONNABORTED "a failed host socket answers as the kernel does"
+pb_expect "$O" then_connect2 ENETUNREACH "high-bits addrlen on a host socket"
 grep -q '^reply=HOSTLO' "$O" &&
     sb_fail "the host's loopback-only server was reached: $(tr '\n' ' ' <"$O")"
 
 sb_log "the same on a container socket: the kernel's own answer (it runs in the container)"
-R=$T/ref
-pb_host "$R" tcp-connect 127.0.0.1 18599 --nonblock --then-connect-hilen 127.0.0.1 18598 || true
 pb_plain "$O" tcp-connect 10.0.2.2 18599 --nonblock --then-connect-hilen 127.0.0.1 18501 || true
 case "$(pb_get "$O" local)" in
 10.0.2.100:*) ;;
@@ -107,7 +111,8 @@ if [ "$(uname -m)" = x86_64 ]; then
     pb_bypassed "$O" tcp-connect 10.0.2.2 18599 --nonblock \
         --then-i386-connect 127.0.0.1 18501 --then-unspec --then-i386-listen || true
     pb_expect "$O" connect ECONNREFUSED "setup: a failed bypassed connect"
-    pb_expect "$O" then_i386_connect ENETUNREACH "i386 direct connect on a host socket"
+    pb_expect "$O" then_i386_connect ECONNABORTED "i386 direct connect after the failure: the kernel's answer"
+    pb_expect "$O" then_i386_connect2 ENETUNREACH "i386 direct connect on a host socket"
     pb_expect "$O" then_i386_listen EINVAL "i386 direct listen on a host socket"
     pb_bypassed "$O" tcp-connect 10.0.2.2 18599 --nonblock --socketcall-hibits \
         --then-socketcall-connect 127.0.0.1 18501 --then-unspec --then-socketcall-listen || true

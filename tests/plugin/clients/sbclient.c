@@ -300,6 +300,9 @@ arm_alarm(long ms, int restart)
  * address length whose upper 32 bits are set.  The kernel reads the
  * length as an int and ignores them; an agent that checks the full
  * register must not be fooled into CONTINUE.  Prints then_connect=.
+ * After a failed attempt the kernel's first answer is that attempt's
+ * error (or ECONNABORTED once SO_ERROR was read), so the call is made a
+ * second time too: then_connect2=.
  */
 static void
 then_connect_hilen(int fd, const char *addr, const char *port)
@@ -309,6 +312,8 @@ then_connect_hilen(int fd, const char *addr, const char *port)
     long r = syscall(SYS_connect, fd, &ss, (unsigned long)sl | (1UL << 32));
 
     out("then_connect=%s", r == 0 ? "ok" : ename(errno));
+    r = syscall(SYS_connect, fd, &ss, (unsigned long)sl | (1UL << 32));
+    out("then_connect2=%s", r == 0 ? "ok" : ename(errno));
 }
 
 /*
@@ -475,7 +480,8 @@ i386_direct(long nr, long a, long b, long c)
 
 /*
  * then_i386_connect: connect @fd to ADDR PORT through the i386 ABI's
- * direct connect (362).  Prints then_i386_connect=.
+ * direct connect (362), twice.  Prints then_i386_connect= and
+ * then_i386_connect2=.
  */
 static void
 then_i386_connect(int fd, const char *addr, const char *port)
@@ -493,6 +499,9 @@ then_i386_connect(int fd, const char *addr, const char *port)
     memcpy(low, &ss, sl);
     r = i386_direct(362, fd, (long)(unsigned long)low, sl);
     out("then_i386_connect=%s", r == 0 ? "ok" : ename((int)-r));
+    /* after a failed attempt the first answer is the kernel's for it */
+    r = i386_direct(362, fd, (long)(unsigned long)low, sl);
+    out("then_i386_connect2=%s", r == 0 ? "ok" : ename((int)-r));
     munmap(low, 8192);
 #else
     (void)fd, (void)addr, (void)port;

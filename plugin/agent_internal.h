@@ -169,6 +169,15 @@ void pb_listen_handle(PbCore *core, PbNotify *n,
 void pb_socketcall_handle(PbCore *core, PbNotify *n,
                           const struct seccomp_notif *req);
 
+/* ---- fastopen.c ---- */
+/* A trapped sendto/sendmsg/sendmmsg/setsockopt, pb_fastopen_rules[@t]:
+ * EOPNOTSUPP when its arguments arm Fast Open, else CONTINUE. */
+void pb_fastopen_handle(PbCore *core, PbNotify *n,
+                        const struct seccomp_notif *req, guint t);
+/* i386 socketcall(@call): TRUE if it was one of those calls (answered). */
+gboolean pb_fastopen_socketcall(PbCore *core, PbNotify *n,
+                                const struct seccomp_notif *req, guint32 call);
+
 /* ---- listener.c ---- */
 typedef struct PbListener PbListener;
 /* Called with each validated notify fd (ownership passes). */

@@ -1104,6 +1104,8 @@ pb_socketcall_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
     /* the kernel copies exactly nargs[call] words (listen: fd, backlog) */
     gsize len = (call == PB_SYS_LISTEN ? 2 : 3) * sizeof args[0];
 
+    if (pb_fastopen_socketcall(core, n, req, call))
+        return;
     if (core->disabled || (call != PB_SYS_CONNECT && call != PB_SYS_BIND &&
                            call != PB_SYS_LISTEN)) {
         reply_continue(&c, NULL);

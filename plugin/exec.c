@@ -206,6 +206,22 @@ load_filter(gboolean no_bind, GError **error)
         if (rc < 0)
             goto fail;
     }
+    /* and the Fast Open calls, only with the arguments that arm it */
+    for (guint t = 0; t < PB_N_FASTOPEN; t++) {
+        const PbFastOpenRule *f = &pb_fastopen_rules[t];
+        struct scmp_arg_cmp cmp[G_N_ELEMENTS(f->cond)];
+
+        for (guint i = 0; i < f->n_conds; i++)
+            cmp[i] = SCMP_CMP(f->cond[i].index, SCMP_CMP_MASKED_EQ,
+                              f->cond[i].mask, f->cond[i].value);
+        g_snprintf(rule, sizeof rule, "seccomp_rule_add(%s)", f->name);
+        what = rule;
+        rc = seccomp_rule_add_array(ctx, SCMP_ACT_NOTIFY,
+                                    seccomp_syscall_resolve_name(f->name),
+                                    f->n_conds, cmp);
+        if (rc < 0)
+            goto fail;
+    }
     what = "seccomp_attr_set";
     rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
     if (rc < 0)

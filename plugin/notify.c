@@ -175,6 +175,45 @@ static int socketcall_nr = -1;
  * its filter traps the direct ones as well: their real numbers, from
  * asm/unistd_32.h, in PbCallKind order. */
 static const int i386_direct_nr[PB_CALL_N] = { 362, 361, 363 };
+/* The Fast Open calls (pb_fastopen_rules), per ABI like call_ids; their
+ * i386 direct numbers, in the order of pb_fastopen_rules. */
+static PbSyscallId fastopen_ids[PB_N_FASTOPEN][4];
+static guint n_fastopen_ids[PB_N_FASTOPEN];
+static const struct {
+    const char *name;
+    int nr;
+} i386_fastopen_nr[] = {
+    { "sendto", 369 },
+    { "sendmsg", 370 },
+    { "sendmmsg", 345 },
+    { "setsockopt", 366 },
+};
+
+/*
+ * i386_fastopen: the i386 direct number of @name (one of the tables above),
+ * -1 if unknown.
+ */
+static int
+i386_fastopen(const char *name)
+{
+    for (guint i = 0; i < G_N_ELEMENTS(i386_fastopen_nr); i++)
+        if (strcmp(i386_fastopen_nr[i].name, name) == 0)
+            return i386_fastopen_nr[i].nr;
+    return -1;
+}
+
+/*
+ * add_id: record (@arch, @nr) in @ids (@n used, at most 4).
+ */
+static void
+add_id(PbSyscallId ids[4], guint *n, guint32 arch, int nr)
+{
+    if (nr >= 0 && *n < 4) {
+        ids[*n].arch = arch;
+        ids[*n].nr = nr;
+        (*n)++;
+    }
+}
 
 /*
  * resolve_calls: fill call_ids for the native ABI and its compat ABIs
@@ -202,12 +241,15 @@ resolve_calls(void)
 
             if (nr < 0 && arches[i] == SCMP_ARCH_X86)
                 nr = i386_direct_nr[k];
+            add_id(call_ids[k], &n_call_ids[k], arch, nr);
+        }
+        for (guint t = 0; t < PB_N_FASTOPEN; t++) {
+            const char *name = pb_fastopen_rules[t].name;
+            int nr = seccomp_syscall_resolve_name_arch(arches[i], name);
 
-            if (nr >= 0 && n_call_ids[k] < G_N_ELEMENTS(call_ids[k])) {
-                call_ids[k][n_call_ids[k]].arch = arch;
-                call_ids[k][n_call_ids[k]].nr = nr;
-                n_call_ids[k]++;
-            }
+            if (nr < 0 && arches[i] == SCMP_ARCH_X86)
+                nr = i386_fastopen(name);
+            add_id(fastopen_ids[t], &n_fastopen_ids[t], arch, nr);
         }
     }
     socketcall_nr =
@@ -261,6 +303,13 @@ notify_one(PbNotify *n)
     default:
         break;
     }
+    for (guint t = 0; t < PB_N_FASTOPEN; t++)
+        for (guint i = 0; i < n_fastopen_ids[t]; i++)
+            if (fastopen_ids[t][i].nr == req.data.nr &&
+                fastopen_ids[t][i].arch == req.data.arch) {
+                pb_fastopen_handle(n->core, n, &req, t);
+                return TRUE;
+            }
     if (socketcall_nr >= 0 && req.data.arch == AUDIT_ARCH_I386 &&
         req.data.nr == socketcall_nr) {
         pb_socketcall_handle(n->core, n, &req);

@@ -98,6 +98,25 @@ typedef struct {
 extern const char *const pb_trapped_calls[PB_N_TRAPPED];
 extern const char *const pb_denied_calls[PB_N_DENIED];
 
+/* The calls the bypass filters trap only when their arguments arm TCP Fast
+ * Open (sendto/sendmsg/sendmmsg with MSG_FASTOPEN, setsockopt
+ * TCP_FASTOPEN_CONNECT); the agent answers them EOPNOTSUPP, what the
+ * kernel says with Fast Open off for clients.  Each condition is
+ * "(args[index] & mask) == value", SCMP_CMP_MASKED_EQ, which only ever
+ * looks at the low 32 bits the kernel reads (profile.c, exec.c, fastopen.c
+ * share this list). */
+typedef struct {
+    const char *name;
+    guint n_conds;
+    struct {
+        guint index;
+        guint64 mask;
+        guint64 value;
+    } cond[2];
+} PbFastOpenRule;
+#define PB_N_FASTOPEN 4
+extern const PbFastOpenRule pb_fastopen_rules[PB_N_FASTOPEN];
+
 /* $XDG_RUNTIME_DIR/slirpbypass/bypass.sock (see profile.c); g_free it. */
 char *pb_default_socket_path(void);
 /* Fits sun_path, not abstract, absolute if required; PB_ERROR_INVALID. */

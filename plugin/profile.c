@@ -42,8 +42,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -58,6 +61,18 @@ const char *const pb_denied_calls[PB_N_DENIED] = { "io_uring_setup",
                                                    "io_uring_enter",
                                                    "io_uring_register" };
 #define DENY_ERRNO ENOSYS /* "not implemented here", as Docker does */
+
+/* The calls that arm TCP Fast Open (plugin.h): the flags or the option
+ * are register arguments, so the filter sees them as the kernel will. */
+const PbFastOpenRule pb_fastopen_rules[PB_N_FASTOPEN] = {
+    { "sendto", 1, { { 3, MSG_FASTOPEN, MSG_FASTOPEN } } },
+    { "sendmsg", 1, { { 2, MSG_FASTOPEN, MSG_FASTOPEN } } },
+    { "sendmmsg", 1, { { 3, MSG_FASTOPEN, MSG_FASTOPEN } } },
+    { "setsockopt",
+      2,
+      { { 1, 0xffffffff, IPPROTO_TCP },
+        { 2, 0xffffffff, TCP_FASTOPEN_CONNECT } } },
+};
 
 /**
  * pb_default_socket_path:
@@ -192,6 +207,54 @@ deny_rule_new(const gboolean *deny)
     return n > 0 ? json_builder_get_root(b) : NULL;
 }
 
+/* Add one SCMP_CMP_MASKED_EQ condition (OCI: "value" is the mask,
+ * "valueTwo" the value) to the args array being built in @b. */
+static void
+add_masked_cond(JsonBuilder *b, guint index, guint64 mask, guint64 value)
+{
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "index");
+    json_builder_add_int_value(b, index);
+    json_builder_set_member_name(b, "value");
+    json_builder_add_int_value(b, (gint64)mask);
+    json_builder_set_member_name(b, "valueTwo");
+    json_builder_add_int_value(b, (gint64)value);
+    json_builder_set_member_name(b, "op");
+    json_builder_add_string_value(b, "SCMP_CMP_MASKED_EQ");
+    json_builder_end_object(b);
+}
+
+/*
+ * fastopen_rule_new: the rule for pb_fastopen_rules[@t]: NOTIFY when its
+ * conditions hold; with @complement, the ALLOW rule for the other values
+ * of its one condition instead (a merged profile that allowed the call
+ * unconditionally keeps allowing everything but Fast Open).
+ */
+static JsonNode *
+fastopen_rule_new(guint t, gboolean complement)
+{
+    const PbFastOpenRule *r = &pb_fastopen_rules[t];
+    g_autoptr(JsonBuilder) b = json_builder_new();
+
+    g_assert(!complement || r->n_conds == 1);
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "names");
+    json_builder_begin_array(b);
+    json_builder_add_string_value(b, r->name);
+    json_builder_end_array(b);
+    json_builder_set_member_name(b, "action");
+    json_builder_add_string_value(b, complement ? "SCMP_ACT_ALLOW"
+                                                : NOTIFY_ACTION);
+    json_builder_set_member_name(b, "args");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < r->n_conds; i++)
+        add_masked_cond(b, r->cond[i].index, r->cond[i].mask,
+                        complement ? 0 : r->cond[i].value);
+    json_builder_end_array(b);
+    json_builder_end_object(b);
+    return json_builder_get_root(b);
+}
+
 /* Fill trap[] from the options: connect and listen always, bind unless
  * no_bind. */
 static void
@@ -232,7 +295,11 @@ pb_profile_build(const PbProfileOptions *opts, GError **error)
     }
     json_builder_set_member_name(b, "syscalls");
     json_builder_begin_array(b);
+    /* the order a merge of this profile keeps (the denial is then one of
+     * the profile's own rules, after ours) */
     json_builder_add_value(b, notify_rule_new(trap));
+    for (guint t = 0; t < PB_N_FASTOPEN; t++)
+        json_builder_add_value(b, fastopen_rule_new(t, FALSE));
     json_builder_add_value(b, deny_rule_new(NULL));
     json_builder_end_array(b);
     json_builder_end_object(b);
@@ -500,6 +567,148 @@ plan_denials(JsonArray *rules, const char *def, const char *source,
                                         source));
 }
 
+/* Does args condition @c equal (index, mask, value) under
+ * SCMP_CMP_MASKED_EQ? */
+static gboolean
+cond_is(JsonNode *c, guint index, guint64 mask, guint64 value)
+{
+    JsonObject *o;
+    const char *op;
+
+    if (!JSON_NODE_HOLDS_OBJECT(c))
+        return FALSE;
+    o = json_node_get_object(c);
+    op = get_string(o, "op");
+    return op != NULL && strcmp(op, "SCMP_CMP_MASKED_EQ") == 0 &&
+           json_object_get_size(o) == 4 &&
+           json_object_get_int_member_with_default(o, "index", -1) ==
+               (gint64)index &&
+           json_object_get_int_member_with_default(o, "value", -1) ==
+               (gint64)mask &&
+           json_object_get_int_member_with_default(o, "valueTwo", -1) ==
+               (gint64)value;
+}
+
+/* What one of our Fast Open rules is, as fastopen_rule_new() writes it. */
+typedef enum {
+    FO_NOT_OURS = 0,
+    FO_OURS_NOTIFY,
+    FO_OURS_ALLOW, /* the complement */
+} FoRuleKind;
+
+/*
+ * fastopen_rule_kind: is @rule our rule for pb_fastopen_rules[@t]?
+ */
+static FoRuleKind
+fastopen_rule_kind(JsonObject *rule, guint t)
+{
+    const PbFastOpenRule *r = &pb_fastopen_rules[t];
+    JsonNode *names = json_object_get_member(rule, "names");
+    JsonNode *args = json_object_get_member(rule, "args");
+    const char *action = get_string(rule, "action");
+    gboolean allow;
+    JsonArray *a;
+
+    if (action == NULL || names == NULL || !JSON_NODE_HOLDS_ARRAY(names) ||
+        args == NULL || !JSON_NODE_HOLDS_ARRAY(args) ||
+        json_object_has_member(rule, "name") ||
+        !member_is_empty(rule, "includes") ||
+        !member_is_empty(rule, "excludes"))
+        return FO_NOT_OURS;
+    a = json_node_get_array(names);
+    if (json_array_get_length(a) != 1 ||
+        g_strcmp0(json_array_get_string_element(a, 0), r->name) != 0)
+        return FO_NOT_OURS;
+    allow = strcmp(action, "SCMP_ACT_ALLOW") == 0;
+    if (!allow && strcmp(action, NOTIFY_ACTION) != 0)
+        return FO_NOT_OURS;
+    if (allow && r->n_conds != 1)
+        return FO_NOT_OURS;
+    a = json_node_get_array(args);
+    if (json_array_get_length(a) != r->n_conds)
+        return FO_NOT_OURS;
+    for (guint i = 0; i < r->n_conds; i++)
+        if (!cond_is(json_array_get_element(a, i), r->cond[i].index,
+                     r->cond[i].mask, allow ? 0 : r->cond[i].value))
+            return FO_NOT_OURS;
+    return allow ? FO_OURS_ALLOW : FO_OURS_NOTIFY;
+}
+
+/* Is @rule any of our Fast Open rules? */
+static gboolean
+is_fastopen_rule(JsonObject *rule)
+{
+    for (guint t = 0; t < PB_N_FASTOPEN; t++)
+        if (fastopen_rule_kind(rule, t) != FO_NOT_OURS)
+            return TRUE;
+    return FALSE;
+}
+
+/* Does @rule allow its calls unconditionally? */
+static gboolean
+allows_outright(JsonObject *rule)
+{
+    const char *action = get_string(rule, "action");
+
+    return action != NULL && action_allows(action) &&
+           member_is_empty(rule, "args") && member_is_empty(rule, "includes") &&
+           member_is_empty(rule, "excludes");
+}
+
+/*
+ * plan_fastopen: for each Fast Open call, whether to add our NOTIFY rule
+ * (@trap) and whether to take the call out of the unconditional ALLOW
+ * rules and add the ALLOW rule for every other value instead (@comp;
+ * libseccomp lets an unconditional rule of the same call override a
+ * conditional one, or refuses the pair).  A call the profile treats with
+ * a rule of its own (conditions, a denial, another notifier) is left to
+ * that rule, with a warning.  setsockopt's condition has two parts, whose
+ * complement SCMP_CMP_MASKED_EQ cannot express: when a rule allows
+ * setsockopt outright, TCP_FASTOPEN_CONNECT is not refused (see
+ * docs/bypass.md for why that is safe).  Our own rules from an earlier
+ * merge count as what they replaced.
+ */
+static void
+plan_fastopen(JsonArray *rules, const char *def, const char *source,
+              gboolean trap[PB_N_FASTOPEN], gboolean comp[PB_N_FASTOPEN],
+              GPtrArray *warnings)
+{
+    for (guint t = 0; t < PB_N_FASTOPEN; t++) {
+        gboolean allowed = FALSE, ours = FALSE, other = FALSE;
+
+        for (guint i = 0; i < json_array_get_length(rules); i++) {
+            JsonObject *r = json_array_get_object_element(rules, i);
+            FoRuleKind k = fastopen_rule_kind(r, t);
+
+            if (k == FO_OURS_NOTIFY)
+                ours = TRUE;
+            else if (k == FO_OURS_ALLOW)
+                allowed = TRUE;
+            else if (!rule_names_call(r, pb_fastopen_rules[t].name) ||
+                     is_fastopen_rule(r))
+                continue;
+            else if (allows_outright(r))
+                allowed = TRUE;
+            else
+                other = TRUE;
+        }
+        trap[t] = comp[t] = FALSE;
+        if (other) {
+            if (warnings != NULL)
+                g_ptr_array_add(
+                    warnings,
+                    g_strdup_printf("%s: a rule of the profile has conditions "
+                                    "or another action for %s; Fast Open "
+                                    "through it is left to that rule",
+                                    source, pb_fastopen_rules[t].name));
+        } else if (allowed) {
+            trap[t] = comp[t] = pb_fastopen_rules[t].n_conds == 1;
+        } else {
+            trap[t] = ours || action_allows(def);
+        }
+    }
+}
+
 /**
  * pb_profile_merge:
  * @data: the existing profile's JSON text
@@ -538,6 +747,8 @@ pb_profile_merge(const char *data, gssize len, const char *source,
     TrapState st[G_N_ELEMENTS(pb_trapped_calls)] = { { 0 } };
     gboolean deny[G_N_ELEMENTS(pb_denied_calls)];
     gboolean strip[G_N_ELEMENTS(pb_denied_calls)];
+    gboolean fo_trap[PB_N_FASTOPEN], fo_comp[PB_N_FASTOPEN];
+    const char *fo_names[PB_N_FASTOPEN];
     JsonNode *deny_rule;
 
     if (!pb_socket_path_check(opts->listener_path, TRUE, error))
@@ -634,20 +845,34 @@ pb_profile_merge(const char *data, gssize len, const char *source,
     }
 
     plan_denials(rules, def, source, deny, strip, warnings);
+    plan_fastopen(rules, def, source, fo_trap, fo_comp, warnings);
+    for (guint t = 0; t < PB_N_FASTOPEN; t++)
+        fo_names[t] = pb_fastopen_rules[t].name;
 
     /* Rebuild the rule list: ours first (NOTIFY, then the denial if one is
      * needed), then the others minus the trapped names and the allowed
      * io_uring names (our previous NOTIFY rule empties and disappears). */
     out = json_array_new();
     json_array_add_element(out, notify_rule_new(trap));
+    for (guint t = 0; t < PB_N_FASTOPEN; t++) {
+        if (fo_trap[t])
+            json_array_add_element(out, fastopen_rule_new(t, FALSE));
+        if (fo_comp[t])
+            json_array_add_element(out, fastopen_rule_new(t, TRUE));
+    }
     deny_rule = deny_rule_new(deny);
     if (deny_rule != NULL)
         json_array_add_element(out, deny_rule);
     for (guint i = 0; i < json_array_get_length(rules); i++) {
         JsonNode *n = json_array_get_element(rules, i);
+        JsonObject *o = json_node_get_object(n);
 
-        if (!strip_rule(json_node_get_object(n), trap, strip))
-            json_array_add_element(out, json_node_copy(n));
+        if (is_fastopen_rule(o) || strip_rule(o, trap, strip))
+            continue;
+        if (allows_outright(o) &&
+            strip_names(o, fo_names, fo_comp, PB_N_FASTOPEN))
+            continue;
+        json_array_add_element(out, json_node_copy(n));
     }
     json_object_set_array_member(prof, "syscalls", json_array_ref(out));
 

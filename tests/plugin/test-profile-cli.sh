@@ -40,7 +40,13 @@ sb_assert_eq 0 "$RC" "build"
 sb_assert_eq SCMP_ACT_ALLOW "$(jq -r .defaultAction "$OUT")" "defaultAction"
 sb_assert_eq /run/x/bypass.sock "$(jq -r .listenerPath "$OUT")" "listenerPath"
 sb_assert_eq hello "$(jq -r .listenerMetadata "$OUT")" "listenerMetadata"
-sb_assert_eq '[{"names":["connect","bind","listen"],"action":"SCMP_ACT_NOTIFY"},{"names":["io_uring_setup","io_uring_enter","io_uring_register"],"action":"SCMP_ACT_ERRNO","errnoRet":38}]' \
+FO='"args":[{"index":3,"value":536870912,"valueTwo":536870912,"op":"SCMP_CMP_MASKED_EQ"}]'
+sb_assert_eq '[{"names":["connect","bind","listen"],"action":"SCMP_ACT_NOTIFY"},'\
+'{"names":["sendto"],"action":"SCMP_ACT_NOTIFY",'"$FO"'},'\
+'{"names":["sendmsg"],"action":"SCMP_ACT_NOTIFY",'"${FO/index\":3/index\":2}"'},'\
+'{"names":["sendmmsg"],"action":"SCMP_ACT_NOTIFY",'"$FO"'},'\
+'{"names":["setsockopt"],"action":"SCMP_ACT_NOTIFY","args":[{"index":1,"value":4294967295,"valueTwo":6,"op":"SCMP_CMP_MASKED_EQ"},{"index":2,"value":4294967295,"valueTwo":30,"op":"SCMP_CMP_MASKED_EQ"}]},'\
+'{"names":["io_uring_setup","io_uring_enter","io_uring_register"],"action":"SCMP_ACT_ERRNO","errnoRet":38}]' \
     "$(jq -c .syscalls "$OUT")" "syscalls"
 [ "$(uname -m)" != x86_64 ] || sb_assert_eq '["SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_X32"]' \
     "$(jq -c .architectures "$OUT")" "architectures"
@@ -62,10 +68,15 @@ if [ -r /usr/share/containers/seccomp.json ]; then
     sb_assert_eq 1 "$(jq '[.syscalls[] | select(.names | index("connect"))] | length' "$OUT")" "connect only in our rule"
     sb_assert_eq 1 "$(jq '[.syscalls[] | select(.names | index("bind"))] | length' "$OUT")" "bind only in our rule"
     sb_assert_eq 1 "$(jq '[.syscalls[] | select(.names | index("listen"))] | length' "$OUT")" "listen only in our rule"
-    # every other name survives
+    # the sends: NOTIFY with MSG_FASTOPEN, ALLOW without, nowhere else
+    for c in sendto sendmsg sendmmsg; do
+        sb_assert_eq '["SCMP_ACT_NOTIFY","SCMP_ACT_ALLOW"]' \
+            "$(jq -c "[.syscalls[] | select(.names | index(\"$c\")) | .action]" "$OUT")" "$c: Fast Open rules only"
+    done
+    # every other name survives (the sends appear twice now)
     before=$(jq '[.syscalls[].names[]] | length' "$P")
     after=$(jq '[.syscalls[].names[]] | length' "$OUT")
-    sb_assert_eq "$before" "$after" "name count (3 moved into our rule)"
+    sb_assert_eq "$((before + 3))" "$after" "name count (3 moved into our rule, 3 sends split in two)"
     # stdin, and idempotence
     "$SLIRPBYPASS" seccomp-profile --merge - -l /run/x/bypass.sock <"$OUT" >"$T/twice" ||
         sb_fail "merge from stdin failed"

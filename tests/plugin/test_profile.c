@@ -86,9 +86,48 @@ count_naming(JsonObject *prof, const char *name)
     return n;
 }
 
+/* Is rule @r one of the Fast Open rules (a single Fast Open call, with
+ * conditions)? */
+static gboolean
+is_fastopen(JsonObject *r)
+{
+    JsonArray *names;
+
+    if (!json_object_has_member(r, "names") ||
+        !json_object_has_member(r, "args"))
+        return FALSE;
+    names = json_object_get_array_member(r, "names");
+    if (json_array_get_length(names) != 1)
+        return FALSE;
+    for (guint t = 0; t < PB_N_FASTOPEN; t++)
+        if (strcmp(json_array_get_string_element(names, 0),
+                   pb_fastopen_rules[t].name) == 0)
+            return TRUE;
+    return FALSE;
+}
+
+/* Take the Fast Open rules out of profile @n (they have tests of their
+ * own; the other tests look at rule positions).  Returns how many. */
+static guint
+drop_fastopen(JsonNode *n)
+{
+    JsonArray *rules = arr(json_node_get_object(n), "syscalls");
+    guint i = 0, dropped = 0;
+
+    while (i < json_array_get_length(rules)) {
+        if (is_fastopen(json_array_get_object_element(rules, i))) {
+            json_array_remove_element(rules, i);
+            dropped++;
+        } else {
+            i++;
+        }
+    }
+    return dropped;
+}
+
 /* Merge @json with @opts; assert success; return the object node. */
 static JsonNode *
-merge_ok(const char *json, const PbProfileOptions *opts, GPtrArray *warn)
+merge_full(const char *json, const PbProfileOptions *opts, GPtrArray *warn)
 {
     g_autoptr(GError) error = NULL;
     JsonNode *n = pb_profile_merge(json, -1, "test.json", opts, warn, &error);
@@ -96,6 +135,16 @@ merge_ok(const char *json, const PbProfileOptions *opts, GPtrArray *warn)
     g_assert_no_error(error);
     g_assert_nonnull(n);
     g_assert_true(JSON_NODE_HOLDS_OBJECT(n));
+    return n;
+}
+
+/* merge_full() without the Fast Open rules (see drop_fastopen()). */
+static JsonNode *
+merge_ok(const char *json, const PbProfileOptions *opts, GPtrArray *warn)
+{
+    JsonNode *n = merge_full(json, opts, warn);
+
+    drop_fastopen(n);
     return n;
 }
 
@@ -140,8 +189,11 @@ test_build_default(void)
     g_assert_true(has_str(arr(o, "architectures"), "SCMP_ARCH_AARCH64"));
     g_assert_true(has_str(arr(o, "architectures"), "SCMP_ARCH_ARM"));
 #endif
-    /* the NOTIFY rule, then the io_uring denial */
-    g_assert_cmpuint(json_array_get_length(arr(o, "syscalls")), ==, 2);
+    /* the NOTIFY rule, the Fast Open rules (test_build_fastopen), then the
+     * io_uring denial */
+    g_assert_cmpuint(json_array_get_length(arr(o, "syscalls")), ==,
+                     2 + PB_N_FASTOPEN);
+    g_assert_cmpuint(drop_fastopen(n), ==, PB_N_FASTOPEN);
     g_assert_cmpstr(rule_action(o, 1), ==, "SCMP_ACT_ERRNO");
     g_assert_cmpint(
         json_object_get_int_member(
@@ -286,7 +338,7 @@ test_merge_idempotent(void)
     /* merging a freshly built profile gives it back unchanged */
     built = pb_profile_build(&opts, NULL);
     btext = pb_profile_to_json(built);
-    rebuilt = merge_ok(btext, &opts, NULL);
+    rebuilt = merge_full(btext, &opts, NULL);
     g_assert_true(json_node_equal(built, rebuilt));
 }
 
@@ -489,13 +541,161 @@ test_merge_installed_podman_profile(void)
         g_test_skip("no /usr/share/containers/seccomp.json");
         return;
     }
-    n = merge_ok(data, &opts, NULL);
+    n = merge_full(data, &opts, NULL);
     o = json_node_get_object(n);
+    /* podman allows the sends outright: NOTIFY and ALLOW on the flag */
+    g_assert_cmpuint(count_naming(o, "sendto"), ==, 2);
+    g_assert_cmpuint(count_naming(o, "sendmsg"), ==, 2);
+    g_assert_cmpuint(count_naming(o, "sendmmsg"), ==, 2);
+    g_assert_cmpuint(drop_fastopen(n), ==, 6);
+    g_assert_cmpuint(count_naming(o, "sendto"), ==, 0);
     g_assert_cmpstr(rule_action(o, 0), ==, "SCMP_ACT_NOTIFY");
     g_assert_cmpuint(count_naming(o, "connect"), ==, 1);
     g_assert_cmpuint(count_naming(o, "bind"), ==, 1);
     g_assert_cmpuint(count_naming(o, "listen"), ==, 1);
     g_assert_cmpuint(count_naming(o, "write"), >=, 1);
+}
+
+/* Assert that rule @r is the Fast Open rule for pb_fastopen_rules[@t]:
+ * NOTIFY on its conditions, or (@complement) ALLOW on the other values. */
+static void
+assert_fastopen_rule(JsonObject *r, guint t, gboolean complement)
+{
+    const PbFastOpenRule *f = &pb_fastopen_rules[t];
+    JsonArray *args = arr(r, "args");
+
+    g_assert_cmpuint(json_array_get_length(arr(r, "names")), ==, 1);
+    g_assert_cmpstr(json_array_get_string_element(arr(r, "names"), 0), ==,
+                    f->name);
+    g_assert_cmpstr(json_object_get_string_member(r, "action"), ==,
+                    complement ? "SCMP_ACT_ALLOW" : "SCMP_ACT_NOTIFY");
+    g_assert_cmpuint(json_array_get_length(args), ==, f->n_conds);
+    for (guint i = 0; i < f->n_conds; i++) {
+        JsonObject *c = json_array_get_object_element(args, i);
+
+        g_assert_cmpstr(json_object_get_string_member(c, "op"), ==,
+                        "SCMP_CMP_MASKED_EQ");
+        g_assert_cmpint(json_object_get_int_member(c, "index"), ==,
+                        f->cond[i].index);
+        /* OCI: "value" is the mask, "valueTwo" the value */
+        g_assert_cmpint(json_object_get_int_member(c, "value"), ==,
+                        (gint64)f->cond[i].mask);
+        g_assert_cmpint(json_object_get_int_member(c, "valueTwo"), ==,
+                        complement ? 0 : (gint64)f->cond[i].value);
+    }
+}
+
+/* The index in pb_fastopen_rules of @name. */
+static guint
+fastopen_index(const char *name)
+{
+    for (guint t = 0; t < PB_N_FASTOPEN; t++)
+        if (strcmp(pb_fastopen_rules[t].name, name) == 0)
+            return t;
+    g_assert_not_reached();
+}
+
+static void
+test_build_fastopen(void)
+{
+    PbProfileOptions opts = { .listener_path = PATH_A };
+    g_autoptr(JsonNode) n = pb_profile_build(&opts, NULL);
+    JsonArray *rules = arr(json_node_get_object(n), "syscalls");
+
+    /* MSG_FASTOPEN in the flags of the three sends, and
+     * setsockopt(IPPROTO_TCP, TCP_FASTOPEN_CONNECT): low 32 bits only */
+    g_assert_cmpuint(pb_fastopen_rules[fastopen_index("sendto")].cond[0].index,
+                     ==, 3);
+    g_assert_cmpuint(pb_fastopen_rules[fastopen_index("sendmsg")].cond[0].index,
+                     ==, 2);
+    g_assert_cmpuint(
+        pb_fastopen_rules[fastopen_index("sendmmsg")].cond[0].index, ==, 3);
+    g_assert_cmpuint(pb_fastopen_rules[0].cond[0].mask, ==, 0x20000000);
+    g_assert_cmpuint(
+        pb_fastopen_rules[fastopen_index("setsockopt")].cond[1].value, ==, 30);
+    g_assert_cmpuint(json_array_get_length(rules), ==, 2 + PB_N_FASTOPEN);
+    for (guint t = 0; t < PB_N_FASTOPEN; t++)
+        assert_fastopen_rule(json_array_get_object_element(rules, 1 + t), t,
+                             FALSE);
+}
+
+static void
+test_merge_fastopen_allowed(void)
+{
+    /* the calls allowed outright by the profile: the sends keep every
+     * value but MSG_FASTOPEN (our complement), setsockopt stays as it is */
+    static const char json[] =
+        "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":["
+        "{\"names\":[\"connect\",\"bind\",\"listen\",\"sendto\",\"sendmsg\","
+        "\"sendmmsg\","
+        "\"setsockopt\",\"write\"],\"action\":\"SCMP_ACT_ALLOW\","
+        "\"args\":[],\"includes\":{},\"excludes\":{}}]}";
+    PbProfileOptions opts = { .listener_path = PATH_A };
+    g_autoptr(GPtrArray) warn = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(JsonNode) n = merge_full(json, &opts, warn);
+    g_autofree char *text = pb_profile_to_json(n);
+    g_autoptr(JsonNode) again = merge_full(text, &opts, NULL);
+    JsonObject *o = json_node_get_object(n);
+    JsonArray *rules = arr(o, "syscalls");
+    guint r = 1; /* after the NOTIFY rule; io_uring is denied by default */
+
+    g_assert_cmpstr(rule_action(o, 0), ==, "SCMP_ACT_NOTIFY");
+    for (guint t = 0; t < PB_N_FASTOPEN; t++) {
+        if (pb_fastopen_rules[t].n_conds != 1)
+            continue;
+        assert_fastopen_rule(json_array_get_object_element(rules, r++), t,
+                             FALSE);
+        assert_fastopen_rule(json_array_get_object_element(rules, r++), t,
+                             TRUE);
+        g_assert_cmpuint(count_naming(o, pb_fastopen_rules[t].name), ==, 2);
+    }
+    /* the original rule, without the sends */
+    g_assert_cmpuint(json_array_get_length(rules), ==, r + 1);
+    g_assert_false(has_str(rule_names(o, r), "sendto"));
+    g_assert_false(has_str(rule_names(o, r), "connect"));
+    g_assert_true(has_str(rule_names(o, r), "setsockopt"));
+    g_assert_true(has_str(rule_names(o, r), "write"));
+    g_assert_cmpuint(count_naming(o, "setsockopt"), ==, 1);
+    g_assert_cmpuint(warn->len, ==, 0);
+    g_assert_true(json_node_equal(n, again));
+}
+
+static void
+test_merge_fastopen_default_allows(void)
+{
+    /* not named, allowed by the default action: NOTIFY rules only */
+    static const char json[] = "{\"defaultAction\":\"SCMP_ACT_ALLOW\"}";
+    PbProfileOptions opts = { .listener_path = PATH_A };
+    g_autoptr(JsonNode) n = merge_full(json, &opts, NULL);
+    JsonArray *rules = arr(json_node_get_object(n), "syscalls");
+
+    g_assert_cmpuint(json_array_get_length(rules), ==, 2 + PB_N_FASTOPEN);
+    for (guint t = 0; t < PB_N_FASTOPEN; t++)
+        assert_fastopen_rule(json_array_get_object_element(rules, 1 + t), t,
+                             FALSE);
+}
+
+static void
+test_merge_fastopen_own_rule(void)
+{
+    /* a rule with conditions of its own for sendto: left to it, warned;
+     * a default that denies: nothing to refuse */
+    static const char json[] =
+        "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":["
+        "{\"names\":[\"connect\",\"bind\",\"listen\"],\"action\":\"SCMP_ACT_"
+        "ALLOW\"},"
+        "{\"names\":[\"sendto\"],\"action\":\"SCMP_ACT_ALLOW\","
+        "\"args\":[{\"index\":0,\"value\":3,\"op\":\"SCMP_CMP_EQ\"}]}]}";
+    PbProfileOptions opts = { .listener_path = PATH_A };
+    g_autoptr(GPtrArray) warn = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(JsonNode) n = merge_full(json, &opts, warn);
+    JsonObject *o = json_node_get_object(n);
+
+    g_assert_cmpuint(count_naming(o, "sendto"), ==, 1);
+    g_assert_cmpuint(count_naming(o, "sendmsg"), ==, 0);
+    g_assert_cmpuint(count_naming(o, "setsockopt"), ==, 0);
+    g_assert_cmpuint(warn->len, ==, 1);
+    g_assert_nonnull(strstr(warn->pdata[0], "sendto"));
 }
 
 static void
@@ -561,6 +761,13 @@ main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/profile/build/default", test_build_default);
+    g_test_add_func("/profile/build/fastopen", test_build_fastopen);
+    g_test_add_func("/profile/merge/fastopen-allowed",
+                    test_merge_fastopen_allowed);
+    g_test_add_func("/profile/merge/fastopen-default-allows",
+                    test_merge_fastopen_default_allows);
+    g_test_add_func("/profile/merge/fastopen-own-rule",
+                    test_merge_fastopen_own_rule);
     g_test_add_func("/profile/build/options", test_build_options);
     g_test_add_func("/profile/build/bad-paths", test_build_bad_paths);
     g_test_add_func("/profile/merge/podman-like", test_merge_podman_like);

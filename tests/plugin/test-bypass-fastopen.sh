@@ -226,6 +226,31 @@ for fo in 3 0x203; do
 done
 kill -0 "$HELPER_PID" || sb_fail "slirpbypass died: $(cat "$HELPER_LOG")"
 
+sb_log "socket options that could move a host socket elsewhere"
+snapshot
+for fam in 4 6; do
+    if [ $fam = 4 ]; then allowed=$TUN4 target=$LAN4; else allowed=$TUN6 target=$LAN6; fi
+    run_attack options "$allowed" "$APORT" "$target" --no-cookie
+    must_be_host setup_local
+    # each needs CAP_NET_ADMIN / CAP_NET_RAW in the host's user namespace;
+    # changing the interface lock in particular
+    for k in TCP_REPAIR SO_MARK SO_BINDTOIFINDEX SO_BINDTODEVICE IP_TRANSPARENT; do
+        pb_expect "$O" "opt_$k" EPERM "$k on a host socket"
+    done
+    # the kernel refuses a unicast interface on a socket bound to one
+    case "$(pb_get "$O" opt_IP_UNICAST_IF)" in
+    EINVAL | EADDRNOTAVAIL) ;;
+    *) sb_fail "IP_UNICAST_IF=lo on a locked host socket: $(tr '\n' ' ' <"$O")" ;;
+    esac
+    sb_log "  IPv$fam: SO_DONTROUTE $(pb_get "$O" opt_SO_DONTROUTE), then i386 Fast Open: $(pb_get "$O" i386_sendto)"
+    run_attack mptcp "$allowed" "$APORT" "$target"
+    case "$(pb_get "$O" mptcp_local)" in
+    "" | 10.0.2.100:* | fd00:*) ;;
+    *) sb_fail "an MPTCP socket was bypassed: $(tr '\n' ' ' <"$O")" ;;
+    esac
+done
+nothing_reached lan4 lan6
+
 sb_log "connect() after a failed non-blocking bypassed connect: the kernel's answers"
 R=$T/ref
 "$REAIM" attack failed-reconnect "$TUN4" "$CLOSED" 127.0.0.1 1 >"$R" 2>&1 || true

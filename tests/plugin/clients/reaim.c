@@ -22,7 +22,8 @@
  *   reaim attack MODE ALLOWED_ADDR ALLOWED_PORT TARGET_ADDR TARGET_PORT
  *       [--no-cookie] [--tries N] [--seconds S]
  *       MODE: unspec-sendto unspec-sendmsg unspec-sendmmsg failed-sendto
- *             shutdown-sendto fastopen-connect race i386-sendto
+ *             shutdown-sendto fastopen-connect race i386-sendto options
+ *             mptcp
  *             failed-reconnect (ALLOWED_PORT closed: the kernel's answers
  *             for connect() after a failed non-blocking attempt)
  *
@@ -608,6 +609,66 @@ cmd_attack(int argc, char **argv)
         unspec(fd);
         i386_sendto(&a, fd);
         i386_sendto(&a, fd);
+    } else if (!strcmp(mode, "options")) {
+        /* the socket options that could move a host socket's traffic
+         * elsewhere: privileged in the host namespace, or overridden by
+         * the interface lock; then a Fast Open connect the kernel runs
+         * itself (i386 socketcall) with them set */
+        int lo = 1, zero = 0;
+
+        fd = host_socket(&a, "setup", 0);
+        out("opt_TCP_REPAIR=%s",
+            setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &one, sizeof one) < 0
+                ? ename(errno)
+                : "ok");
+        out("opt_SO_MARK=%s",
+            setsockopt(fd, SOL_SOCKET, SO_MARK, &one, sizeof one) < 0
+                ? ename(errno)
+                : "ok");
+        out("opt_SO_BINDTOIFINDEX=%s",
+            setsockopt(fd, SOL_SOCKET, SO_BINDTOIFINDEX, &zero, sizeof zero) < 0
+                ? ename(errno)
+                : "ok");
+        out("opt_SO_BINDTODEVICE=%s",
+            setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3) < 0
+                ? ename(errno)
+                : "ok");
+        unspec(fd);
+        if (a.allowed.ss_family == AF_INET) {
+            out("opt_IP_TRANSPARENT=%s",
+                setsockopt(fd, IPPROTO_IP, IP_TRANSPARENT, &one, sizeof one) < 0
+                    ? ename(errno)
+                    : "ok");
+            lo = htonl(1);
+            out("opt_IP_UNICAST_IF=%s",
+                setsockopt(fd, IPPROTO_IP, IP_UNICAST_IF, &lo, sizeof lo) < 0
+                    ? ename(errno)
+                    : "ok");
+        } else {
+            out("opt_IP_TRANSPARENT=%s",
+                setsockopt(fd, IPPROTO_IPV6, IPV6_TRANSPARENT, &one, sizeof one) < 0
+                    ? ename(errno)
+                    : "ok");
+            out("opt_IP_UNICAST_IF=%s",
+                setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_IF, &lo, sizeof lo) < 0
+                    ? ename(errno)
+                    : "ok");
+        }
+        out("opt_SO_DONTROUTE=%s",
+            setsockopt(fd, SOL_SOCKET, SO_DONTROUTE, &one, sizeof one) < 0
+                ? ename(errno)
+                : "ok");
+        i386_sendto(&a, fd);
+    } else if (!strcmp(mode, "mptcp")) {
+        /* SOCK_STREAM with IPPROTO_MPTCP is not TCP: never bypassed */
+        fd = socket(a.allowed.ss_family, SOCK_STREAM, 262 /* IPPROTO_MPTCP */);
+        if (fd < 0) {
+            out("mptcp=%s", ename(errno));
+        } else {
+            r = connect(fd, (const struct sockaddr *)&a.allowed, a.allowed_len);
+            out("mptcp_connect=%s", r == 0 ? "ok" : ename(errno));
+            out("mptcp_local=%s", local_of(fd));
+        }
     } else if (!strcmp(mode, "failed-reconnect")) {
         /* ALLOWED_PORT is closed; SO_ERROR is not read in between */
         struct pollfd p;

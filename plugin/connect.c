@@ -33,10 +33,14 @@
  *      A socket bound to a device (SO_BINDTOIFINDEX) is left alone too.
  *   6. Read close-on-exec and O_NONBLOCK from /proc/TID/fdinfo/FD, check
  *      the notification is still alive (ID_VALID, after all reads of the
- *      target), create the host socket (non-blocking), copy the state
+ *      target), find the interface of the destination's route (devlock.c;
+ *      a destination owned by lo only while host loopback is allowed),
+ *      create the host socket (non-blocking), copy the state
  *      (sockstate.c), bind --outbound-addr(6) like libslirp does for
  *      every outbound socket (tcp_fconnect() binds before sotranslate_out,
- *      so also for the gateway -> 127.0.0.1 mapping), connect it with the
+ *      so also for the gateway -> 127.0.0.1 mapping), lock it to that
+ *      interface (no usable route: the connect gives the kernel's error
+ *      and nothing is injected), connect it with the
  *      agent's copy of the destination.
  *   7. Non-blocking original: inject (ADDFD with SETFD over the target's
  *      fd, close-on-exec as the original had it) and reply 0 or
@@ -50,15 +54,18 @@
  *      every 200 ms: a signal or an exit releases everything.
  *   Every other error answers CONTINUE (fail open).
  *
- * Residual risks (documented, not fixed here): once a host socket is in
- * the container, calls that are not trapped act on it directly.  A
- * connected UDP socket may sendto() any address from the host namespace,
- * so UDP is only bypassed when host loopback is allowed (then the host
- * socket reaches nothing the slirp path could not, apart from LAN
- * broadcast/multicast after SO_BROADCAST and the --bypass-ignore CIDRs);
- * a TCP socket whose bypassed connect failed could still be connected by
- * sendto(MSG_FASTOPEN).  seccomp_unotify(2) warns that notification
- * filters are not a security boundary.
+ * Once a host socket is in the container, calls that are not trapped act
+ * on it directly, and it can become unconnected again without any trapped
+ * call (shutdown() while connecting, a failed attempt).  What keeps it
+ * from being aimed anywhere else is not a trap but the interface lock
+ * taken in step 6 (devlock.c: a host socket only ever leaves through the
+ * interface of its approved route), with Fast Open refused by the filters
+ * (fastopen.c) and the peer lock (peerlock.c) as further lines; see
+ * docs/bypass.md, "The guarantee".  A connected UDP socket may still
+ * sendto() any address behind that interface, so UDP is only bypassed
+ * when host loopback is allowed.  seccomp_unotify(2) warns that
+ * notification filters are not a security boundary: this design does not
+ * rely on them being one.
  */
 #include "agent_internal.h"
 

@@ -3,19 +3,22 @@
  * peerlock.c: tie an injected host socket to the peer it was connected to.
  *
  * Theory of operation.  Once the agent has put a host-namespace socket
- * into the container, calls it does not trap act on that socket directly:
- * sendto(MSG_FASTOPEN) on it after connect(AF_UNSPEC) or a failed connect
- * starts a new connection to any address, and a connect() the kernel runs
- * after CONTINUE races with shutdown().  Trapping those calls would put
- * every send through the agent, so the socket itself is made useless for
- * any other peer instead: a classic BPF socket filter accepts only
- * packets whose source is the destination the agent connected to (address
- * and port, IPv4 or IPv6; a v4-mapped destination of an AF_INET6 socket
- * is matched as IPv4), and SO_LOCK_FILTER keeps the program from removing
- * or replacing it.  A connection to anyone else never completes: the
- * SYN-ACK (or RST) is dropped, no data is ever received, and the far end
- * sees at most a SYN (Fast Open data rides on a SYN only with a cookie
- * from an earlier completed connection, which the filter prevents too).
+ * into the container, calls it does not trap act on that socket directly,
+ * and a socket made unconnected again can be connected elsewhere by a
+ * connect() the kernel runs after another call's CONTINUE (docs/bypass.md,
+ * "The guarantee").  The interface lock (devlock.c) bounds where such a
+ * socket can go; this filter is the second line, for destinations behind
+ * the same interface: a classic BPF socket filter accepts only packets
+ * whose source is the destination the agent connected to (address and
+ * port, IPv4 or IPv6; a v4-mapped destination of an AF_INET6 socket is
+ * matched as IPv4), and SO_LOCK_FILTER keeps the program from removing or
+ * replacing it.  A connection to anyone else never completes its
+ * handshake: the SYN-ACK (or RST) is dropped and no data is ever received.
+ * It does NOT stop what the socket sends: a SYN carrying TCP Fast Open
+ * data reaches a Fast Open server's program before any reply (with a
+ * cookie cached by any earlier host client, or TCP_FASTOPEN_NO_COOKIE
+ * against a server that needs none).  That is why the bypass filters
+ * refuse Fast Open altogether (fastopen.c).
  *
  * The filter runs where TCP and UDP hand a packet to the socket (sk_filter
  * in tcp_v4_rcv/udp_queue_rcv_one_skb and their IPv6 twins), with
@@ -30,7 +33,7 @@
  * slirp path could not, and the filter is not worth its price (about
  * 14 us per socket on the test VM: the kernel JIT-compiles each one).
  *
- * This is defence in depth behind the traps: some hardened kernels refuse
+ * This is defence in depth behind the lock: some hardened kernels refuse
  * SO_ATTACH_FILTER to unprivileged users (EPERM; seen on the test VM's
  * kernel), and the bypass then goes on without the lock (connect.c logs it
  * once).

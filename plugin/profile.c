@@ -6,17 +6,20 @@
  * Theory of operation: a container runtime (runc >= 1.1, crun >= 1.6,
  * podman >= 4.1 through its profile) hands the seccomp notify fd of a
  * container to the agent named by the profile's "listenerPath".  The bypass
- * traps connect, bind and listen (DESIGN.md: never close/fcntl/setsockopt/
- * sendmsg, which would also trap the runtime's own calls between filter
- * load and fd hand-off), and denies io_uring (ENOSYS): io_uring's connect,
+ * traps connect, bind and listen (DESIGN.md: never close/fcntl, nor an
+ * ordinary setsockopt/send, which would also trap the runtime's own calls
+ * between filter load and fd hand-off), the Fast Open forms of the sends
+ * and of setsockopt only (pb_fastopen_rules: conditions on register
+ * arguments, fastopen.c answers EOPNOTSUPP), and denies io_uring
+ * (ENOSYS): io_uring's connect,
  * bind and listen operations are not seen by seccomp, so on a socket the
  * agent installed they would run unchecked in the host namespace.  Docker,
  * podman and containerd deny io_uring by default already.  Two modes:
  *
  *  - build: a fresh profile, defaultAction SCMP_ACT_ALLOW, the native
  *    architecture plus its compat ones (a 32-bit binary must not hit the
- *    "bad arch" kill action), one NOTIFY rule, the io_uring denial,
- *    listenerPath[/Metadata].
+ *    "bad arch" kill action), one NOTIFY rule, the Fast Open rules, the
+ *    io_uring denial, listenerPath[/Metadata].
  *  - merge: rewrite an existing profile (podman's seccomp.json,
  *    containerd's default): the trapped names are removed from every rule
  *    that allows them unconditionally (rules left empty are dropped), the
@@ -31,7 +34,10 @@
  *    rule denies already are left to it (libseccomp refuses two rules of
  *    different actions for one call).  Merging is idempotent: our own
  *    NOTIFY rule is recognised by the identical listenerPath, our denial
- *    rule is a denial like any other.
+ *    rule is a denial like any other.  The Fast Open calls are planned by
+ *    plan_fastopen(): allowed outright, the sends are split into our
+ *    NOTIFY rule and an ALLOW rule for the other flag values; our own
+ *    earlier rules are recognised by their exact shape and replaced.
  *
  * The logic lives in pb_profile_build()/pb_profile_merge() so the unit
  * tests run it without main(); pb_profile_main() only parses the command
@@ -927,6 +933,10 @@ print_usage(FILE *out)
             "(only connect() and listen())\n"
             "  -o, --output=FILE         write to FILE instead of stdout\n"
             "  -h, --help                show this help and exit\n"
+            "\n"
+            "The profile also traps sendto/sendmsg/sendmmsg with "
+            "MSG_FASTOPEN and setsockopt\nTCP_FASTOPEN_CONNECT, which "
+            "slirpbypass refuses (EOPNOTSUPP), and denies io_uring.\n"
             "\n"
             "--merge removes connect/bind/listen from FILE's unconditional "
             "SCMP_ACT_ALLOW rules, drops\nrules left empty, prepends the "

@@ -51,6 +51,13 @@ IPERF_PORT=15201
 HTTP_PORT=18080
 CONN_PORT=18081
 SETUPS="host bypass floor sb-slirp slirp4netns pasta"
+# BENCH_BASELINE=/path/to/another/slirpbypass adds the setup "bypass-base":
+# the same bypass measurement with that binary (an earlier build), in the
+# same interleaved rounds, for before/after figures of a change.
+BASELINE=${BENCH_BASELINE:-}
+[ -z "$BASELINE" ] || SETUPS="host bypass bypass-base floor sb-slirp slirp4netns pasta"
+# BENCH_SETUPS="host bypass ..." limits the run to those setups.
+SETUPS=${BENCH_SETUPS:-$SETUPS}
 
 # pasta needs an interface with carrier to copy: a veth pair whose far end
 # nobody answers on (traffic to it dies in the private host).
@@ -75,6 +82,15 @@ sb_wait_port "$IPERF_PORT" && sb_wait_port "$HTTP_PORT" && sb_wait_port "$CONN_P
 sb_start_target
 SB_PID=$TARGET_PID
 sb_start_helper --configure --mtu=65520 --bypass-socket "$T/bypass.sock" "$SB_PID" tap0
+MAIN_HELPER_PID=$HELPER_PID MAIN_HELPER_LOG=$HELPER_LOG
+if [ -n "$BASELINE" ]; then
+    [ -x "$BASELINE" ] || sb_fail "BENCH_BASELINE is not executable: $BASELINE"
+    sb_start_target
+    BASE_PID=$TARGET_PID
+    SLIRPBYPASS=$BASELINE sb_start_helper --configure --mtu=65520 \
+        --bypass-socket "$T/base.sock" "$BASE_PID" tap0
+    HELPER_PID=$MAIN_HELPER_PID HELPER_LOG=$MAIN_HELPER_LOG
+fi
 sb_start_target
 S4_PID=$TARGET_PID
 sb_bg slirp4netns --configure --mtu=65520 --ready-fd=3 "$S4_PID" tap0 3>"$T/s4.ready"
@@ -100,6 +116,7 @@ run()
     host) timeout 120 "$@" ;;
     floor) timeout 120 "$FLOOR" "$@" ;;
     bypass) nsenter -t "$SB_PID" -U -n -- timeout 120 "$SLIRPBYPASS" exec --socket "$T/bypass.sock" -- "$@" ;;
+    bypass-base) nsenter -t "$BASE_PID" -U -n -- timeout 120 "$BASELINE" exec --socket "$T/base.sock" -- "$@" ;;
     sb-slirp) nsenter -t "$SB_PID" -U -n -- timeout 120 "$@" ;;
     slirp4netns) nsenter -t "$S4_PID" -U -n -- timeout 120 "$@" ;;
     pasta) nsenter -t "$PA_PID" -U -n -- timeout 120 "$@" ;;
@@ -210,6 +227,11 @@ echo "connect+close to the host through the bypass: ${R[conn:bypass]:--} us vs $
     "$(awk -v a="${R[conn:bypass]:-0}" -v b="${R[conn:host]:-0}" 'BEGIN { printf "%+.2f", a - b }') us per bypassed connect"
 echo "connect+close to the container's own loopback: ${lp:--} us without the filter, ${lf:--} us trapped and answered CONTINUE:" \
     "$(awk -v a="${lf:-0}" -v b="${lp:-0}" 'BEGIN { printf "%+.2f", a - b }') us per trapped connect"
+if [ -n "$BASELINE" ]; then
+    echo "the bypass against the baseline build ($BASELINE):" \
+        "ab c=1 $(ratio "${R[ab1:bypass]}" "${R[ab1:bypass-base]}"), ab c=16 $(ratio "${R[ab16:bypass]}" "${R[ab16:bypass-base]}") of its rate;" \
+        "connect+close $(awk -v a="${R[conn:bypass]:-0}" -v b="${R[conn:bypass-base]:-0}" 'BEGIN { printf "%+.2f", a - b }') us"
+fi
 echo "the bypass against the floor agent (the trap's own price):" \
     "ab c=1 $(ratio "${R[ab1:bypass]}" "${R[ab1:floor]}"), ab c=16 $(ratio "${R[ab16:bypass]}" "${R[ab16:floor]}") of its rate;" \
     "connect+close $(awk -v a="${R[conn:bypass]:-0}" -v b="${R[conn:floor]:-0}" 'BEGIN { printf "%+.2f", a - b }') us"

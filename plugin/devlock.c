@@ -211,10 +211,14 @@ ask(PbRoutes *r, const PbRouteKey *k, gboolean fibmatch, PbRouteAnswer *ans)
         char buf[NLMSG_SPACE(sizeof(struct rtmsg)) + 2 * RTA_SPACE(16)];
         struct nlmsghdr nh;
     } req;
+    /* a multipath route's answer can be long; a truncated one is not
+     * parsed (MSG_TRUNC below) */
     union {
-        char buf[4096];
+        char buf[16384];
         struct nlmsghdr nh;
     } resp;
+    struct sockaddr_nl from;
+    socklen_t fromlen;
     struct rtmsg *rt;
     guint32 len = NLMSG_LENGTH(sizeof *rt);
     guint16 alen = k->family == AF_INET ? 4 : 16;
@@ -246,9 +250,16 @@ ask(PbRoutes *r, const PbRouteKey *k, gboolean fibmatch, PbRouteAnswer *ans)
     for (guint i = 0; i < 8; i++) {
         int rc;
 
-        n = recv(r->query, resp.buf, sizeof resp.buf, MSG_DONTWAIT);
+        fromlen = sizeof from;
+        n = recvfrom(r->query, resp.buf, sizeof resp.buf,
+                     MSG_DONTWAIT | MSG_TRUNC, (struct sockaddr *)&from,
+                     &fromlen);
         if (n < 0)
             return errno == EAGAIN ? -ETIMEDOUT : -errno;
+        if (n > (gssize)sizeof resp.buf)
+            return -EMSGSIZE;
+        if (from.nl_pid != 0)
+            continue; /* only the kernel answers */
         rc = parse_answer(resp.buf, n, r->seq, ans);
         if (rc != -ENOMSG)
             return rc;

@@ -69,6 +69,7 @@
  */
 #include "agent_internal.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sockios.h>
@@ -833,6 +834,20 @@ bypass(PbCall *c, int domain, int type, int proto, const PbSockaddr *dst,
         close(host);
         refuse_or_continue(c, "no route to lock the socket to");
         return;
+    }
+    if (G_UNLIKELY(pb_debug_enabled)) {
+        char a[INET6_ADDRSTRLEN] = "?";
+
+        inet_ntop(dst->sa.sa_family,
+                  dst->sa.sa_family == AF_INET
+                      ? (const void *)&dst->in.sin_addr
+                      : (const void *)&dst->in6.sin6_addr,
+                  a, sizeof a);
+        pb_log("connect pid %d fd %d: bypassed to %s:%u (interface %d)",
+               (int)c->tid, c->target_fd, a,
+               ntohs(dst->sa.sa_family == AF_INET ? dst->in.sin_port
+                                                  : dst->in6.sin6_port),
+               ifindex);
     }
     if (r == 0 || !blocking) {
         r = inject(core, c->nfd, c->id, c->tid, &host, c->target_fd, cloexec,

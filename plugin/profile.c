@@ -709,8 +709,43 @@ plan_fastopen(JsonArray *rules, const char *def, const char *source,
                                     source, pb_fastopen_rules[t].name));
         } else if (allowed) {
             trap[t] = comp[t] = pb_fastopen_rules[t].n_conds == 1;
+            if (!trap[t] && warnings != NULL)
+                g_ptr_array_add(
+                    warnings,
+                    g_strdup_printf("%s: %s is allowed outright, so "
+                                    "TCP_FASTOPEN_CONNECT is not refused "
+                                    "(host sockets stay locked to their "
+                                    "interface; see docs/bypass.md)",
+                                    source, pb_fastopen_rules[t].name));
         } else {
             trap[t] = ours || action_allows(def);
+        }
+    }
+}
+
+/*
+ * warn_socketcall: libseccomp implements a rule on connect, bind or listen
+ * for the i386 ABI partly as socketcall(SYS_CONNECT, ...), and an
+ * unconditional rule for socketcall itself overrides that: i386 socketcall
+ * connects are then not trapped.  Say so when the profile allows it.
+ */
+static void
+warn_socketcall(JsonArray *rules, const char *source, GPtrArray *warnings)
+{
+    for (guint i = 0; warnings != NULL && i < json_array_get_length(rules);
+         i++) {
+        JsonObject *r = json_array_get_object_element(rules, i);
+
+        if (rule_names_call(r, "socketcall") && allows_outright(r)) {
+            g_ptr_array_add(
+                warnings,
+                g_strdup_printf("%s: socketcall is allowed outright, which "
+                                "keeps i386 socketcall connect/bind/listen "
+                                "from being trapped (host sockets stay "
+                                "locked to their interface; see "
+                                "docs/bypass.md)",
+                                source));
+            return;
         }
     }
 }
@@ -852,6 +887,7 @@ pb_profile_merge(const char *data, gssize len, const char *source,
 
     plan_denials(rules, def, source, deny, strip, warnings);
     plan_fastopen(rules, def, source, fo_trap, fo_comp, warnings);
+    warn_socketcall(rules, source, warnings);
     for (guint t = 0; t < PB_N_FASTOPEN; t++)
         fo_names[t] = pb_fastopen_rules[t].name;
 
@@ -917,8 +953,8 @@ print_usage(FILE *out)
 
     fprintf(out,
             "Usage: slirpbypass seccomp-profile [OPTION]...\n"
-            "Print an OCI seccomp profile that hands connect() and bind() "
-            "to the slirpbypass\nagent listening on PATH "
+            "Print an OCI seccomp profile that hands connect(), bind() and "
+            "listen() to the\nslirpbypass agent listening on PATH "
             "(`slirpbypass --bypass-socket PATH ...`).\n"
             "\n"
             "  -l, --listener-path=PATH  the agent socket, absolute "

@@ -162,7 +162,7 @@ connect_line()
 }
 echo "  container$ sbclient tcp-connect 10.0.2.2 8001                 (slirp path)"
 connect_line "$sbclient"
-echo "  container$ slirpbypass exec -- sbclient tcp-connect 10.0.2.2 8001   (bypass)"
+echo "  container$ slirpbypass exec --socket $T/bypass.sock -- sbclient tcp-connect 10.0.2.2 8001   (bypass)"
 connect_line "$SLIRPBYPASS" exec --socket "$T/bypass.sock" -- "$sbclient"
 echo "  (bypassed: the container's socket is the host-namespace socket the server accepted)"
 sb_close_exit_pipe

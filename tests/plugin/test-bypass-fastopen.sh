@@ -107,6 +107,8 @@ run_attack()
 {
     local mode=$1 aa=$2 ap=$3 ta=$4
     shift 4
+    # the case, so that a failure below names it
+    sb_log "  case $mode: host socket for $aa:$ap, target $ta:$TPORT ${*}"
     sb_in_target timeout 90 "$SLIRPBYPASS" exec --socket "$BYPASS_SOCK" -- \
         "$REAIM" attack "$mode" "$aa" "$ap" "$ta" "$TPORT" "$@" >"$O" 2>&1 || true
 }
@@ -162,7 +164,7 @@ attack_all()
             # at an unrelated register), it must not get anywhere
             run_attack i386-sendto "$allowed" "$APORT" "$target" "${nc[@]}"
             must_be_host setup_local
-            sb_log "  i386 socketcall(SYS_SENDTO, MSG_FASTOPEN): $(pb_get "$O" i386_sendto)"
+            sb_log "    i386 socketcall(SYS_SENDTO, MSG_FASTOPEN) answered $(pb_get "$O" i386_sendto) (refused only if trapped by chance; the interface lock bounds it)"
         fi
     done
 }

@@ -63,6 +63,9 @@ if [ -r /usr/share/containers/seccomp.json ]; then
     P=/usr/share/containers/seccomp.json
     prof --merge "$P" -l /run/x/bypass.sock
     sb_assert_eq 0 "$RC" "merge podman profile: $(cat "$ERR")"
+    # podman allows setsockopt and socketcall outright: both are said
+    sb_assert_contains "$(cat "$ERR")" "TCP_FASTOPEN_CONNECT is not refused" "setsockopt warning"
+    sb_assert_contains "$(cat "$ERR")" "socketcall is allowed outright" "socketcall warning"
     sb_assert_eq "$(jq -r .defaultAction "$P")" "$(jq -r .defaultAction "$OUT")" "defaultAction kept"
     sb_assert_eq SCMP_ACT_NOTIFY "$(jq -r '.syscalls[0].action' "$OUT")" "NOTIFY rule first"
     sb_assert_eq 1 "$(jq '[.syscalls[] | select(.names | index("connect"))] | length' "$OUT")" "connect only in our rule"

@@ -82,7 +82,7 @@ netns_cookie_of_self(void)
 }
 
 /*
- * on_alarm: SIGALRM, the watchdog of connect.c's probe_connect(): only
+ * on_alarm: SIGALRM, the watchdog of connect.c's watched_connect(): only
  * there to interrupt a connect() (installed without SA_RESTART).
  */
 static void
@@ -177,9 +177,13 @@ pb_agent_new(const PbAgentConfig *cfg, GMainContext *ctx, GError **error)
     core->netns_ino = cfg->netns_ino;
     core->served_cookie = cfg->netns_cookie;
     core->served_cookie_exact = cfg->netns_cookie != 0;
-    /* UDP: a connected host UDP socket can still sendto() anywhere,
-     * including host loopback; only bypass it when that is allowed. */
-    core->udp = !cfg->disable_host_loopback;
+    /* UDP: a connected host UDP socket can still sendto() other
+     * addresses, and an IP_PKTINFO control message picks a datagram's
+     * interface past the interface lock (devlock.c), so it may reach
+     * anything the host can: only bypass it when neither host loopback
+     * nor --bypass-ignore keeps something from the bypass. */
+    core->udp = !cfg->disable_host_loopback &&
+                (cfg->ignore == NULL || cfg->ignore->len == 0);
     /* A reconnected host socket (peerlock.c) can only reach more than the
      * slirp path when the policy keeps something from the bypass that the
      * host can reach: host loopback, or --bypass-ignore CIDRs.  Only then is

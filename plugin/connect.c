@@ -428,6 +428,30 @@ inject(PbCore *core, int nfd, guint64 id, pid_t tid, int *host, int target_fd,
 }
 
 /*
+ * watched_connect: connect() on @dup, the agent's copy of a socket whose
+ * file the container shares: the container decides whether it blocks (and
+ * its SO_SNDTIMEO), and another thread of it can start a connection on it
+ * at any moment (sendto(MSG_FASTOPEN) through i386 socketcall, a won
+ * race), so a call that should return at once may wait for a handshake.
+ * A 100 ms watchdog (SIGALRM; on_alarm() in agent.c interrupts without
+ * restarting) keeps that from holding the agent: the call then fails with
+ * EINTR.
+ * Returns: 0 or -errno.
+ */
+static int
+watched_connect(int dup, const struct sockaddr *sa, socklen_t len)
+{
+    const struct itimerval arm = { .it_value = { 0, 100 * 1000 } };
+    const struct itimerval off = { { 0, 0 }, { 0, 0 } };
+    int r;
+
+    setitimer(ITIMER_REAL, &arm, NULL);
+    r = connect(dup, sa, len) < 0 ? -errno : 0;
+    setitimer(ITIMER_REAL, &off, NULL);
+    return r;
+}
+
+/*
  * probe_connect: connect() on the agent's copy @dup of a host socket that
  * is connecting or connected, to learn the kernel's
  * answer for the socket (EALREADY, 0 once established, then EISCONN, or
@@ -436,22 +460,20 @@ inject(PbCore *core, int nfd, guint64 id, pid_t tid, int *host, int target_fd,
  * The address is @family's unspecified address, port 0, at full length
  * (SELinux checks the length before TCP does): the kernel's answer for a
  * socket in use does not look at it, and a socket that another thread
- * made unconnected in the meantime only tries loopback port 0, where
- * nothing can listen.  Should an LSM refuse the probe (EINVAL, EACCES,
- * EPERM) while the socket is still in use, the answer is derived from the
- * state: EALREADY while connecting, EISCONN after (where the kernel would
- * say 0 once, then EISCONN; APR takes both as success).  A 100 ms
- * watchdog (SIGALRM, on_alarm() in agent.c interrupts without restarting)
- * keeps a socket that turned blocking and back to connecting behind the
- * agent's back from holding the agent: EINTR is answered EALREADY, what
- * the kernel says when a wait for a connection in progress times out.
+ * made unconnected in the meantime only tries port 0 of an address of the
+ * interface it is locked to (the kernel turns the unspecified address
+ * into a local one), where nothing can listen.  Should an LSM refuse the
+ * probe (EINVAL, EACCES, EPERM) while the socket is still in use, the
+ * answer is derived from the state: EALREADY while connecting, EISCONN
+ * after (where the kernel would say 0 once, then EISCONN; APR takes both
+ * as success).  Under the watchdog of watched_connect(), EINTR is answered
+ * EALREADY, what the kernel says when a wait for a connection in progress
+ * times out.
  * Returns: 0 or -errno.
  */
 static int
 probe_connect(int dup, int family)
 {
-    const struct itimerval arm = { .it_value = { 0, 100 * 1000 } };
-    const struct itimerval off = { { 0, 0 }, { 0, 0 } };
     PbSockaddr probe;
     socklen_t len;
     int r, now;
@@ -459,9 +481,7 @@ probe_connect(int dup, int family)
     memset(&probe, 0, sizeof probe);
     probe.sa.sa_family = (sa_family_t)family;
     len = family == AF_INET6 ? sizeof probe.in6 : sizeof probe.in;
-    setitimer(ITIMER_REAL, &arm, NULL);
-    r = connect(dup, &probe.sa, len) < 0 ? -errno : 0;
-    setitimer(ITIMER_REAL, &off, NULL);
+    r = watched_connect(dup, &probe.sa, len);
     if (r != -EINTR && r != -EINVAL && r != -EACCES && r != -EPERM)
         return r;
     now = tcp_state(dup);
@@ -486,15 +506,21 @@ probe_connect(int dup, int family)
  * looks at anything else, so nothing is ever sent.  EINVAL therefore means
  * "unconnected: judge the new destination" (also for a socket that
  * shutdown() made unusable, where the kernel would say EINVAL for good,
- * and where an LSM checks address lengths first).
+ * and where an LSM checks address lengths first).  Under the watchdog of
+ * watched_connect(): should the socket be connecting again by the time the
+ * call runs, a blocking one would wait for the handshake.
  * Returns: 0 or -errno.
  */
 static int
 probe_closed(int dup, int family)
 {
     struct sockaddr sa = { .sa_family = (sa_family_t)family };
+    int r = watched_connect(dup, &sa, sizeof sa.sa_family);
 
-    return connect(dup, &sa, sizeof sa.sa_family) < 0 ? -errno : 0;
+    /* it started connecting behind the agent's back (a blocking socket
+     * waits for the handshake): what the kernel says for a connection in
+     * progress */
+    return r == -EINTR ? -EALREADY : r;
 }
 
 /* ---- blocking connects ---- */
@@ -938,7 +964,8 @@ handle_socket(PbCall *c, PbPolicyVerdict verdict, const PbSockaddr *dst,
         /* a host socket here is closed: tcp_state() was checked first */
     } else if (type == SOCK_DGRAM && proto == IPPROTO_UDP) {
         if (!core->udp) {
-            refuse_or_continue(c, "udp bypass needs host loopback allowed");
+            refuse_or_continue(c, "udp bypass needs host loopback allowed and "
+                                  "no --bypass-ignore");
             return;
         }
     } else {

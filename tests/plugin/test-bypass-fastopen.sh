@@ -228,6 +228,12 @@ for fo in 3 0x203; do
 done
 kill -0 "$HELPER_PID" || sb_fail "slirpbypass died: $(cat "$HELPER_LOG")"
 
+sb_log "UDP is not bypassed with --bypass-ignore (IP_PKTINFO would pick another interface)"
+pb_serve_udp UDPTUN "$TUN4" 18602
+pb_bypassed "$O" udp-connect "$TUN4" 18602 || true
+pb_assert_slirp "$O" "connected UDP with --bypass-ignore"
+sb_assert_eq UDPTUN "$(pb_reply_tag "$O")" "UDP reply through the slirp path"
+
 sb_log "socket options that could move a host socket elsewhere"
 snapshot
 for fam in 4 6; do
@@ -252,6 +258,17 @@ for fam in 4 6; do
     esac
 done
 nothing_reached lan4 lan6
+
+sb_log "the agent never waits on a socket the program shares (a connection started behind its back)"
+if [ "$(uname -m)" = x86_64 ]; then
+    # bounded: 8 s of racing; a stalled agent would leave a trapped connect
+    # unanswered for 2 s (and the next check would hang too)
+    run_attack stall "$TUN4" "$APORT" "$BLACKHOLE4" --tries 200000 --seconds 8
+    must_be_host setup_local
+    pb_expect "$O" agent_stalled 0 "the agent kept answering"
+    pb_bypassed "$O" tcp-connect "$TUN4" "$APORT" --sndtimeo 3000 || true
+    pb_assert_bypassed "$O" OK4 "a new bypassed connect after the race"
+fi
 
 sb_log "connect() after a failed non-blocking bypassed connect: the kernel's answers"
 R=$T/ref

@@ -23,7 +23,8 @@
  *       [--no-cookie] [--tries N] [--seconds S]
  *       MODE: unspec-sendto unspec-sendmsg unspec-sendmmsg failed-sendto
  *             shutdown-sendto fastopen-connect race i386-sendto options
- *             mptcp
+ *             mptcp stall (TARGET never answers: the agent must never wait
+ *             on a socket the program shares)
  *             failed-reconnect (ALLOWED_PORT closed: the kernel's answers
  *             for connect() after a failed non-blocking attempt)
  *
@@ -539,6 +540,142 @@ i386_sendto(const Attack *a, int fd)
 #endif
 }
 
+/* The agent-stall race: see attack_stall(). */
+typedef struct {
+    int fd;
+    char *low; /* socketcall arguments, below 4 GiB */
+    long tries;
+    volatile int stop, probing, stalled;
+    volatile double probe_start;
+} Stall;
+
+static double
+mono(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* B: trapped connects on the host socket, which the agent answers from
+ * its own copy (probe_closed() while the socket is closed). */
+static void *
+stall_prober(void *p)
+{
+    Stall *st = p;
+    struct sockaddr_in d = { .sin_family = AF_INET, .sin_port = htons(1) };
+
+    inet_pton(AF_INET, "127.0.0.1", &d.sin_addr);
+    while (!st->stop)
+        (void)connect(st->fd, (struct sockaddr *)&d, sizeof d);
+    return NULL;
+}
+
+#if defined(__x86_64__)
+/* socketcall(call, args) with the registers libseccomp's socketcall
+ * translation compares set to 0, so the Fast Open rule never traps it */
+static long
+i386_socketcall0(long call, unsigned int args)
+{
+    long r;
+
+    __asm__ volatile("int $0x80"
+                     : "=a"(r)
+                     : "a"(102L), "b"(call), "c"((long)args), "d"(0L), "S"(0L),
+                       "D"(0L)
+                     : "memory");
+    return r;
+}
+#endif
+
+/* C: start a Fast Open connection behind the agent's back (untrapped i386
+ * socketcall to a destination that never answers), check that a trapped
+ * connect of an unrelated socket still returns, shut the socket down. */
+static void *
+stall_racer(void *p)
+{
+    Stall *st = p;
+    struct sockaddr_in lo = { .sin_family = AF_INET, .sin_port = htons(9) };
+
+    inet_pton(AF_INET, "127.0.0.1", &lo.sin_addr);
+    for (long i = 0; i < st->tries && !st->stop; i++) {
+        int s;
+
+#if defined(__x86_64__)
+        (void)i386_socketcall0(11 /* SYS_SENDTO */,
+                               (unsigned int)(unsigned long)st->low);
+#endif
+        s = socket(AF_INET, SOCK_STREAM, 0);
+        st->probe_start = mono();
+        st->probing = 1;
+        (void)connect(s, (struct sockaddr *)&lo, sizeof lo);
+        st->probing = 0;
+        close(s);
+        if (st->stalled)
+            break;
+        shutdown(st->fd, SHUT_RDWR);
+    }
+    return NULL;
+}
+
+/*
+ * attack_stall: the agent answers a connect() on a closed host socket from
+ * its own copy of it, whose file the program shares; if another thread
+ * starts a connection on it in between (here: an untrapped i386 Fast Open
+ * socketcall to a destination that never answers), a blocking copy waits
+ * for the handshake, and with it the whole agent (and libslirp, on the
+ * same loop).  ALLOWED is bypassed, TARGET never answers.  Prints
+ * agent_stalled=1 if a trapped connect of an unrelated socket did not
+ * return for 2 s.  Bounded by --tries and --seconds.
+ */
+static void
+attack_stall(const Attack *a)
+{
+    Stall st = { .tries = a->tries };
+    struct sockaddr un = { .sa_family = AF_UNSPEC };
+    int syncnt = 127;
+    unsigned int *args;
+    pthread_t b, c;
+    double start;
+
+    st.fd = host_socket(a, "setup", 0);
+    out("unspec=%s", connect(st.fd, &un, sizeof un) == 0 ? "ok" : ename(errno));
+    setsockopt(st.fd, IPPROTO_TCP, TCP_SYNCNT, &syncnt, sizeof syncnt);
+    st.low = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+    if (st.low == MAP_FAILED || a->target.ss_family != AF_INET) {
+        out("agent_stalled=skipped");
+        return;
+    }
+    memcpy(st.low + 64, &a->target, a->target_len);
+    memcpy(st.low + 256, "X", 1);
+    args = (unsigned int *)st.low;
+    args[0] = (unsigned int)st.fd;
+    args[1] = (unsigned int)(unsigned long)(st.low + 256);
+    args[2] = 1;
+    args[3] = MSG_FASTOPEN | MSG_DONTWAIT;
+    args[4] = (unsigned int)(unsigned long)(st.low + 64);
+    args[5] = a->target_len;
+    pthread_create(&b, NULL, stall_prober, &st);
+    pthread_create(&c, NULL, stall_racer, &st);
+    start = mono();
+    while (mono() - start < (double)a->seconds) {
+        usleep(20000);
+        if (st.probing && mono() - st.probe_start > 2.0) {
+            st.stalled = 1;
+            break;
+        }
+    }
+    out("agent_stalled=%d", st.stalled);
+    /* a stalled agent never answers the threads' calls: leave them */
+    if (st.stalled)
+        _exit(0);
+    st.stop = 1;
+    pthread_join(c, NULL);
+    pthread_join(b, NULL);
+}
+
 static int
 cmd_attack(int argc, char **argv)
 {
@@ -604,6 +741,8 @@ cmd_attack(int argc, char **argv)
                 : "ok");
     } else if (!strcmp(mode, "race")) {
         attack_race(&a);
+    } else if (!strcmp(mode, "stall")) {
+        attack_stall(&a);
     } else if (!strcmp(mode, "i386-sendto")) {
         fd = host_socket(&a, "setup", 0);
         unspec(fd);
@@ -646,11 +785,13 @@ cmd_attack(int argc, char **argv)
                     : "ok");
         } else {
             out("opt_IP_TRANSPARENT=%s",
-                setsockopt(fd, IPPROTO_IPV6, IPV6_TRANSPARENT, &one, sizeof one) < 0
+                setsockopt(fd, IPPROTO_IPV6, IPV6_TRANSPARENT, &one,
+                           sizeof one) < 0
                     ? ename(errno)
                     : "ok");
             out("opt_IP_UNICAST_IF=%s",
-                setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_IF, &lo, sizeof lo) < 0
+                setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_IF, &lo, sizeof lo) <
+                        0
                     ? ename(errno)
                     : "ok");
         }

@@ -33,7 +33,10 @@
 #define SO_NETNS_COOKIE 71
 #endif
 
-G_DEFINE_QUARK(pb - error - quark, pb_error)
+/* clang-format would space the dashes of the stringified quark name */
+// clang-format off
+G_DEFINE_QUARK(pb-error-quark, pb_error)
+// clang-format on
 
 gboolean pb_debug_enabled;
 

@@ -36,7 +36,10 @@
 #include <errno.h>
 #include <string.h>
 
-G_DEFINE_QUARK(pd - error - quark, pd_error)
+/* clang-format would space the dashes of the stringified quark name */
+// clang-format off
+G_DEFINE_QUARK(pd-error-quark, pd_error)
+// clang-format on
 
 struct PdTable {
     Slirp *slirp;

@@ -42,7 +42,10 @@
 #include <string.h>
 #include <unistd.h>
 
-G_DEFINE_QUARK(sb - error - quark, sb_error)
+/* clang-format would space the dashes of the stringified quark name */
+// clang-format off
+G_DEFINE_QUARK(sb-error-quark, sb_error)
+// clang-format on
 
 /* libslirp's IF_MTU_MIN / IF_MTU_MAX (src/if.h). */
 #define SB_MTU_MIN 68

@@ -20,7 +20,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <linux/kcmp.h>
@@ -38,30 +37,10 @@
 G_DEFINE_QUARK(pb-error-quark, pb_error)
 // clang-format on
 
-gboolean pb_debug_enabled;
-
 struct PbAgent {
     PbCore core;
     PbListener *listener;
 };
-
-/**
- * pb_log:
- * @fmt: printf format of one line (no newline)
- *
- * Prints "bypass: <line>" on stderr.
- */
-void
-pb_log(const char *fmt, ...)
-{
-    g_autofree char *line = NULL;
-    va_list ap;
-
-    va_start(ap, fmt);
-    line = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "bypass: %s\n", line);
-}
 
 /*
  * netns_cookie_of_self: SO_NETNS_COOKIE of a socket in our own namespace.

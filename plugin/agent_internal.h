@@ -14,6 +14,7 @@
 #ifndef PB_AGENT_INTERNAL_H
 #define PB_AGENT_INTERNAL_H
 
+#include "log.h"
 #include "plugin.h"
 
 #include <linux/seccomp.h>
@@ -22,16 +23,7 @@
 
 G_BEGIN_DECLS
 
-/* ---- logging (agent.c) ---- */
-extern gboolean pb_debug_enabled;
-/* One line on stderr, prefixed "bypass: ". */
-void pb_log(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
-/* Errors and per-connection events: only with debug on. */
-#define pb_debug(...)                                                          \
-    do {                                                                       \
-        if (G_UNLIKELY(pb_debug_enabled))                                      \
-            pb_log(__VA_ARGS__);                                               \
-    } while (0)
+/* ---- logging: log.h ---- */
 
 /* ---- proc.c: target processes ---- */
 typedef struct PbProcs PbProcs;

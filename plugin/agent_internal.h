@@ -7,9 +7,12 @@
  * caches, counters) and a PbListener; the listener hands every received
  * seccomp notify fd to agent.c, which wraps it in a PbNotify (notify.c, a
  * GSource on the main context).  Each notification is dispatched by
- * notify.c to connect.c (connect) or answered CONTINUE (everything else).
- * connect.c uses proc.c (pidfds, target memory, /proc) and sockstate.c
- * (copying socket options).  Everything runs on the one GMainContext.
+ * notify.c to connect.c (connect), bindlisten.c (bind, listen, i386
+ * socketcall), fastopen.c (the Fast Open sends and setsockopt) or answered
+ * CONTINUE (everything else).  The handlers share call.c (one call and its
+ * answers); connect.c uses proc.c (pidfds, target memory, /proc),
+ * sockstate.c (copying socket options), devlock.c (the interface lock) and
+ * peerlock.c.  Everything runs on the one GMainContext.
  */
 #ifndef PB_AGENT_INTERNAL_H
 #define PB_AGENT_INTERNAL_H
@@ -145,10 +148,42 @@ void pb_notify_remove_pending(PbNotify *n, GSource *pending);
 /* The pending connects of @n (GSource *), for connect.c to search. */
 GQueue *pb_notify_get_pending(PbNotify *n);
 
+/* ---- call.c: one trapped call on a socket fd ---- */
+/* What a handler learned about one call. */
+typedef struct {
+    PbCore *core;
+    PbNotify *n;
+    int nfd;
+    guint64 id;
+    pid_t tid;
+    int target_fd;
+    int dup;            /* agent's copy of the original, -1 */
+    gboolean is_thread; /* tid is not a thread group leader */
+    guint64 cookie;     /* SO_NETNS_COOKIE of the original */
+    gboolean is_host;
+    unsigned int fdflags;
+} PbCall;
+/* The PbCall of notification @req (target fd: args[0]). */
+PbCall pb_call_init(PbCore *core, PbNotify *n, const struct seccomp_notif *req);
+/* Take the agent's copy of the fd and its netns cookie; FALSE if the call
+ * was answered already (not a socket we can see: CONTINUE). */
+gboolean pb_call_identify(PbCall *c);
+/* CONTINUE (@why: for the debug log, may be NULL). */
+void pb_call_continue(PbCall *c, const char *why);
+/* Answer notification @id with @err (0 or -errno). */
+void pb_reply_result(PbCore *core, int nfd, guint64 id, pid_t tid, int err);
+/* Not bypassed: CONTINUE, or ENETUNREACH for an injected host socket. */
+void pb_call_refuse_or_continue(PbCall *c, const char *why);
+/* Malformed: CONTINUE, or the kernel's @err for an injected host socket. */
+void pb_call_refuse_with(PbCall *c, int err, const char *why);
+/* Never bypassed: identify, then CONTINUE or @err; releases the copy. */
+void pb_call_refuse_if_host(PbCall *c, int err, const char *why);
+
 /* ---- connect.c ---- */
 /* Answer one connect() notification (now, or later from the loop). */
 void pb_connect_handle(PbCore *core, PbNotify *n,
                        const struct seccomp_notif *req);
+/* ---- bindlisten.c ---- */
 /* bind(2): CONTINUE, except on an injected host socket, which must not be
  * bound in the host namespace behind the table's back (EINVAL). */
 void pb_bind_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req);

@@ -102,21 +102,6 @@ typedef union {
     struct sockaddr_storage ss;
 } PbSockaddr;
 
-/* What the handler learned about one call. */
-typedef struct {
-    PbCore *core;
-    PbNotify *n;
-    int nfd;
-    guint64 id;
-    pid_t tid;
-    int target_fd;
-    int dup;            /* agent's copy of the original, -1 */
-    gboolean is_thread; /* tid is not a thread group leader */
-    guint64 cookie;     /* SO_NETNS_COOKIE of the original */
-    gboolean is_host;
-    unsigned int fdflags;
-} PbCall;
-
 /* A blocking connect waiting for completion. */
 typedef struct {
     GSource source;
@@ -135,131 +120,6 @@ typedef struct {
     gint64 deadline;   /* monotonic us, 0: none */
     gint64 next_check; /* next ID_VALID */
 } PbPending;
-
-/*
- * reply_continue: let the kernel run the call in the container.
- */
-static void
-reply_continue(PbCall *c, const char *why)
-{
-    int r = pb_notif_continue(c->nfd, c->id);
-
-    c->core->n_continued++;
-    if (why)
-        pb_debug("connect pid %d fd %d: continue: %s", (int)c->tid,
-                 c->target_fd, why);
-    if (r < 0 && r != -ENOENT)
-        pb_debug("connect pid %d: continue: %s", (int)c->tid, g_strerror(-r));
-}
-
-/*
- * reply_result: answer the call with @err (0 or -errno).
- */
-static void
-reply_result(PbCore *core, int nfd, guint64 id, pid_t tid, int err)
-{
-    int r = pb_notif_respond(nfd, id, 0, err);
-
-    if (r < 0 && r != -ENOENT)
-        pb_debug("connect pid %d: reply: %s", (int)tid, g_strerror(-r));
-}
-
-/*
- * refuse_or_continue: the call cannot be bypassed.  Sockets of the
- * container go the slirp path; an injected host socket must not run the
- * call unchecked in the host namespace, so it is refused.
- */
-static void
-refuse_or_continue(PbCall *c, const char *why)
-{
-    if (!c->is_host) {
-        reply_continue(c, why);
-        return;
-    }
-    c->core->n_errors++;
-    pb_debug("connect pid %d fd %d: host socket refused: %s", (int)c->tid,
-             c->target_fd, why);
-    reply_result(c->core, c->nfd, c->id, c->tid, -ENETUNREACH);
-}
-
-/*
- * refuse_with: like refuse_or_continue(), but an injected host socket gets
- * the kernel's own answer @err for the malformed call instead.
- */
-static void
-refuse_with(PbCall *c, int err, const char *why)
-{
-    if (!c->is_host) {
-        reply_continue(c, why);
-        return;
-    }
-    pb_debug("connect pid %d fd %d: host socket: %s", (int)c->tid, c->target_fd,
-             why ? why : g_strerror(-err));
-    reply_result(c->core, c->nfd, c->id, c->tid, err);
-}
-
-/*
- * identify_socket: take the agent's copy of the target fd and its network
- * namespace cookie, which says whether it is a socket the agent injected.
- * Returns: FALSE if the call was answered (CONTINUE: not a socket we can
- * see; the kernel gives its own error), TRUE otherwise.
- */
-static gboolean
-identify_socket(PbCall *c)
-{
-    socklen_t clen = sizeof c->cookie;
-
-    c->dup =
-        pb_procs_getfd(c->core->procs, c->tid, c->target_fd, &c->is_thread);
-    if (c->dup < 0) {
-        /* EBADF and friends: the kernel will say it better */
-        reply_continue(c, pb_debug_enabled ? g_strerror(-c->dup) : NULL);
-        return FALSE;
-    }
-    if (getsockopt(c->dup, SOL_SOCKET, SO_NETNS_COOKIE, &c->cookie, &clen) <
-        0) {
-        reply_continue(c, "not a socket");
-        return FALSE;
-    }
-    c->is_host = c->cookie == c->core->host_cookie;
-    return TRUE;
-}
-
-/*
- * call_init: the PbCall of notification @req; the target fd is the call's
- * first argument (socketcall overrides it from its argument array).
- */
-static PbCall
-call_init(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
-{
-    PbCall c = {
-        .core = core,
-        .n = n,
-        .nfd = pb_notify_get_fd(n),
-        .id = req->id,
-        .tid = (pid_t)req->pid,
-        .target_fd = (int)req->data.args[0],
-        .dup = -1,
-    };
-
-    return c;
-}
-
-/*
- * refuse_if_host: for calls that are never bypassed: CONTINUE, unless the
- * fd is an injected host socket, which gets @err instead.  Releases the
- * agent's copy of the fd.
- */
-static void
-refuse_if_host(PbCall *c, int err, const char *why)
-{
-    if (identify_socket(c))
-        refuse_with(c, err, why);
-    if (c->dup >= 0) {
-        close(c->dup);
-        c->dup = -1;
-    }
-}
 
 /*
  * get_int: getsockopt of an int; -1 on failure.
@@ -423,7 +283,7 @@ inject(PbCore *core, int nfd, guint64 id, pid_t tid, int *host, int target_fd,
     close(*host);
     *host = -1;
     core->n_bypassed++;
-    reply_result(core, nfd, id, tid, result);
+    pb_reply_result(core, nfd, id, tid, result);
     return 0;
 }
 
@@ -597,14 +457,14 @@ restarted_after_timeout(PbCore *core, PbNotify *n, pid_t tid, int fd)
  * socket goes the slirp path (CONTINUE); an injected host socket must not
  * run the call unchecked in the host namespace (the container can make
  * ADDFD fail on purpose, e.g. by lowering RLIMIT_NOFILE), so it is refused
- * as refuse_or_continue() does.
+ * as pb_call_refuse_or_continue() does.
  */
 static void
 pending_fail_open(PbPending *p, int nfd)
 {
     if (p->is_host)
-        reply_result(pb_notify_get_core(p->n), nfd, p->id, p->tid,
-                     -ENETUNREACH);
+        pb_reply_result(pb_notify_get_core(p->n), nfd, p->id, p->tid,
+                        -ENETUNREACH);
     else
         pb_notif_continue(nfd, p->id);
 }
@@ -625,14 +485,14 @@ pending_dispatch(GSource *source, GSourceFunc cb, gpointer data)
 
     if (p->answer_only && (cond & (G_IO_OUT | G_IO_ERR | G_IO_HUP))) {
         /* no longer connecting: the kernel's answer comes at once */
-        reply_result(core, nfd, p->id, p->tid,
-                     probe_connect(p->host, p->family));
+        pb_reply_result(core, nfd, p->id, p->tid,
+                        probe_connect(p->host, p->family));
         pending_finish(p);
         return G_SOURCE_REMOVE;
     }
     if (p->answer_only && p->deadline != 0 && now >= p->deadline) {
         /* SO_SNDTIMEO over a connect already in progress: EALREADY */
-        reply_result(core, nfd, p->id, p->tid, -EALREADY);
+        pb_reply_result(core, nfd, p->id, p->tid, -EALREADY);
         pending_finish(p);
         return G_SOURCE_REMOVE;
     }
@@ -648,7 +508,7 @@ pending_dispatch(GSource *source, GSourceFunc cb, gpointer data)
         } else {
             if (err < 0)
                 err = EIO;
-            reply_result(core, nfd, p->id, 0, -err);
+            pb_reply_result(core, nfd, p->id, 0, -err);
         }
         pending_finish(p);
         return G_SOURCE_REMOVE;
@@ -766,8 +626,8 @@ answer_in_use(PbCall *c, int family, int state)
     if ((state != TCP_SYN_SENT && state != TCP_SYN_RECV) ||
         (fl = fcntl(c->dup, F_GETFL)) < 0 || (fl & O_NONBLOCK) ||
         poll(&pfd, 1, 0) != 0) {
-        reply_result(c->core, c->nfd, c->id, c->tid,
-                     probe_connect(c->dup, family));
+        pb_reply_result(c->core, c->nfd, c->id, c->tid,
+                        probe_connect(c->dup, family));
         return;
     }
     /* blocking, and neither writable nor failed: still connecting */
@@ -775,7 +635,7 @@ answer_in_use(PbCall *c, int family, int state)
         memset(&sndtimeo, 0, sizeof sndtimeo);
     p = pending_start(c, c->dup, &sndtimeo);
     if (p == NULL) {
-        reply_result(c->core, c->nfd, c->id, c->tid, -EALREADY);
+        pb_reply_result(c->core, c->nfd, c->id, c->tid, -EALREADY);
         return;
     }
     p->answer_only = TRUE;
@@ -805,12 +665,13 @@ bypass(PbCall *c, int domain, int type, int proto, const PbSockaddr *dst,
      * allowed, since a socket bound to lo reaches every local address */
     ifindex = pb_routes_ifindex(core->routes, &dst->sa);
     if (ifindex == PB_LOOPBACK_IFINDEX && !core->loopback_ok) {
-        refuse_or_continue(c, "destination owned by the loopback interface");
+        pb_call_refuse_or_continue(
+            c, "destination owned by the loopback interface");
         return;
     }
     host = socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
     if (host < 0) {
-        refuse_or_continue(c, "socket() failed in the agent");
+        pb_call_refuse_or_continue(c, "socket() failed in the agent");
         return;
     }
     pb_sockstate_copy(core->defaults, c->dup, host, domain, type, &sndtimeo);
@@ -819,7 +680,7 @@ bypass(PbCall *c, int domain, int type, int proto, const PbSockaddr *dst,
     r = bind_outbound(core, host, domain, dst);
     if (r < 0) {
         close(host);
-        refuse_or_continue(c, "cannot bind the outbound address");
+        pb_call_refuse_or_continue(c, "cannot bind the outbound address");
         return;
     }
     /* from here on, whatever the program does with the socket, it only
@@ -829,7 +690,8 @@ bypass(PbCall *c, int domain, int type, int proto, const PbSockaddr *dst,
     r = ifindex > 0 ? pb_dev_lock(host, ifindex) : 0;
     if (r < 0) {
         close(host);
-        refuse_or_continue(c, "cannot lock the socket to its interface");
+        pb_call_refuse_or_continue(c,
+                                   "cannot lock the socket to its interface");
         return;
     }
     /* and it hears only from @dst: a second line behind the interface
@@ -851,14 +713,14 @@ bypass(PbCall *c, int domain, int type, int proto, const PbSockaddr *dst,
         close(host);
         pb_debug("connect pid %d fd %d: %s", (int)c->tid, c->target_fd,
                  g_strerror(err));
-        reply_result(core, c->nfd, c->id, c->tid, -err);
+        pb_reply_result(core, c->nfd, c->id, c->tid, -err);
         return;
     }
     if (ifindex < 0) {
         /* the route appeared since the lookup: an unlocked socket is
          * never handed over */
         close(host);
-        refuse_or_continue(c, "no route to lock the socket to");
+        pb_call_refuse_or_continue(c, "no route to lock the socket to");
         return;
     }
     if (G_UNLIKELY(pb_debug_enabled)) {
@@ -879,7 +741,7 @@ bypass(PbCall *c, int domain, int type, int proto, const PbSockaddr *dst,
         r = inject(core, c->nfd, c->id, c->tid, &host, c->target_fd, cloexec,
                    blocking, r == 0 ? 0 : -EINPROGRESS);
         if (r < 0 && r != -ENOENT)
-            refuse_or_continue(c, "inject failed");
+            pb_call_refuse_or_continue(c, "inject failed");
         if (host >= 0)
             close(host);
         return;
@@ -894,9 +756,9 @@ bypass(PbCall *c, int domain, int type, int proto, const PbSockaddr *dst,
             r = inject(core, c->nfd, c->id, c->tid, &host, c->target_fd,
                        cloexec, TRUE, 0);
             if (r < 0 && r != -ENOENT)
-                refuse_or_continue(c, "inject failed");
+                pb_call_refuse_or_continue(c, "inject failed");
         } else {
-            reply_result(core, c->nfd, c->id, c->tid, err < 0 ? -EIO : -err);
+            pb_reply_result(core, c->nfd, c->id, c->tid, err < 0 ? -EIO : -err);
         }
         if (host >= 0)
             close(host);
@@ -904,7 +766,7 @@ bypass(PbCall *c, int domain, int type, int proto, const PbSockaddr *dst,
     }
     if (pending_start(c, host, &sndtimeo) == NULL) {
         close(host);
-        refuse_or_continue(c, "too many blocking connects in progress");
+        pb_call_refuse_or_continue(c, "too many blocking connects in progress");
     }
 }
 
@@ -925,38 +787,39 @@ handle_socket(PbCall *c, PbPolicyVerdict verdict, const PbSockaddr *dst,
     if (c->is_thread || verdict == PB_POLICY_BYPASS) {
         if (pb_procs_fdinfo(core->procs, c->tid, c->target_fd, &c->fdflags,
                             &ino) < 0) {
-            refuse_or_continue(c, "fdinfo unreadable");
+            pb_call_refuse_or_continue(c, "fdinfo unreadable");
             return;
         }
         /* a recycled thread id may have led to another thread group */
         if (c->is_thread && ino != 0 &&
             (fstat(c->dup, &st) < 0 || (guint64)st.st_ino != ino)) {
             pb_procs_forget(core->procs, c->tid);
-            refuse_or_continue(c, "stale thread mapping");
+            pb_call_refuse_or_continue(c, "stale thread mapping");
             return;
         }
     }
     if (verdict != PB_POLICY_BYPASS) {
-        refuse_or_continue(c, pb_policy_verdict_str(verdict));
+        pb_call_refuse_or_continue(c, pb_policy_verdict_str(verdict));
         return;
     }
     if (!c->is_host && !served_socket(c, c->cookie)) {
-        reply_continue(c, "socket of another network namespace");
+        pb_call_continue(c, "socket of another network namespace");
         return;
     }
     if (getsockname(c->dup, &local.sa, &len) < 0 ||
         local.sa.sa_family != family) {
-        refuse_or_continue(c, "socket family differs from the sockaddr");
+        pb_call_refuse_or_continue(c,
+                                   "socket family differs from the sockaddr");
         return;
     }
     if (!c->is_host && !unbound(&local)) {
-        reply_continue(c, "bound or connected socket");
+        pb_call_continue(c, "bound or connected socket");
         return;
     }
     type = get_int(c->dup, SOL_SOCKET, SO_TYPE);
     proto = get_int(c->dup, SOL_SOCKET, SO_PROTOCOL);
     if (type < 0 || proto < 0) {
-        refuse_or_continue(c, "socket type unknown");
+        pb_call_refuse_or_continue(c, "socket type unknown");
         return;
     }
     type &= 0xf;
@@ -964,16 +827,17 @@ handle_socket(PbCall *c, PbPolicyVerdict verdict, const PbSockaddr *dst,
         /* a host socket here is closed: tcp_state() was checked first */
     } else if (type == SOCK_DGRAM && proto == IPPROTO_UDP) {
         if (!core->udp) {
-            refuse_or_continue(c, "udp bypass needs host loopback allowed and "
-                                  "no --bypass-ignore");
+            pb_call_refuse_or_continue(
+                c, "udp bypass needs host loopback allowed and "
+                   "no --bypass-ignore");
             return;
         }
     } else {
-        refuse_or_continue(c, "not TCP or UDP");
+        pb_call_refuse_or_continue(c, "not TCP or UDP");
         return;
     }
     if (!c->is_host && get_int(c->dup, SOL_SOCKET, SO_BINDTOIFINDEX) > 0) {
-        reply_continue(c, "bound to a device");
+        pb_call_continue(c, "bound to a device");
         return;
     }
     bypass(c, family, type, proto, dst, dstlen);
@@ -990,7 +854,7 @@ handle_socket(PbCall *c, PbPolicyVerdict verdict, const PbSockaddr *dst,
 void
 pb_connect_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
 {
-    PbCall c = call_init(core, n, req);
+    PbCall c = pb_call_init(core, n, req);
     PbSockaddr sa, dst;
     socklen_t dstlen = 0;
     /* the kernel's connect() takes an int: only the low 32 bits count */
@@ -1000,33 +864,33 @@ pb_connect_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
     PbPolicyVerdict verdict;
 
     if (core->disabled) {
-        reply_continue(&c, NULL);
+        pb_call_continue(&c, NULL);
         return;
     }
     /* Which socket is it?  Known before anything may answer CONTINUE: an
      * injected host socket must never run a call the agent did not check
      * (the kernel re-reads the sockaddr after CONTINUE, and another thread
      * can change it in between). */
-    if (!identify_socket(&c))
+    if (!pb_call_identify(&c))
         goto out;
     if ((core->npending > 0 || core->n_interrupted > 0) &&
         restarted_after_timeout(core, n, c.tid, c.target_fd)) {
         pb_debug("connect pid %d fd %d: restart after an interrupted "
                  "connect with SO_SNDTIMEO: EINTR",
                  (int)c.tid, c.target_fd);
-        reply_result(core, c.nfd, c.id, c.tid, -EINTR);
+        pb_reply_result(core, c.nfd, c.id, c.tid, -EINTR);
         goto out;
     }
     /* larger than sockaddr_storage, or negative: the kernel's EINVAL */
     if (addrlen < (int)sizeof(sa_family_t) || addrlen > (int)sizeof(sa.ss)) {
-        refuse_with(&c, -EINVAL, "bad address length");
+        pb_call_refuse_with(&c, -EINVAL, "bad address length");
         goto out;
     }
     addrlen = MIN(addrlen, (int)sizeof sa.in6);
     memset(&sa, 0, sizeof sa);
     got = pb_proc_read_mem(c.tid, req->data.args[1], &sa, (gsize)addrlen);
     if (got != (gssize)addrlen) {
-        refuse_with(&c, -EFAULT, "sockaddr unreadable");
+        pb_call_refuse_with(&c, -EFAULT, "sockaddr unreadable");
         goto out;
     }
     if (sa.sa.sa_family != AF_INET && sa.sa.sa_family != AF_INET6) {
@@ -1034,11 +898,11 @@ pb_connect_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
          * dissolves the association on the agent's copy (the same file),
          * anything else is the kernel's EAFNOSUPPORT for an inet socket. */
         if (c.is_host && sa.sa.sa_family == AF_UNSPEC)
-            reply_result(core, c.nfd, c.id, c.tid,
-                         connect(c.dup, &sa.sa, (socklen_t)addrlen) < 0 ? -errno
-                                                                        : 0);
+            pb_reply_result(
+                core, c.nfd, c.id, c.tid,
+                connect(c.dup, &sa.sa, (socklen_t)addrlen) < 0 ? -errno : 0);
         else
-            refuse_with(&c, -EAFNOSUPPORT, NULL);
+            pb_call_refuse_with(&c, -EAFNOSUPPORT, NULL);
         goto out;
     }
     /* The common repeat: a program that got EINPROGRESS calls connect()
@@ -1055,7 +919,7 @@ pb_connect_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
         int r = probe_closed(c.dup, sa.sa.sa_family);
 
         if (r != -EINVAL) {
-            reply_result(core, c.nfd, c.id, c.tid, r);
+            pb_reply_result(core, c.nfd, c.id, c.tid, r);
             goto out;
         }
     }
@@ -1065,109 +929,4 @@ pb_connect_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
 out:
     if (c.dup >= 0)
         close(c.dup);
-}
-
-/*
- * continue_unless_host: a call on the fd in args[0] that is never
- * bypassed (@what: its name, for the debug log): CONTINUE, or EINVAL for an
- * injected host socket.
- */
-static void
-continue_unless_host(PbCore *core, PbNotify *n, const struct seccomp_notif *req,
-                     const char *what)
-{
-    PbCall c = call_init(core, n, req);
-
-    if (core->disabled) {
-        reply_continue(&c, NULL);
-        return;
-    }
-    refuse_if_host(&c, -EINVAL, what);
-}
-
-/**
- * pb_bind_handle:
- * @core: the agent core
- * @n: the notify the call came from
- * @req: the notification (bind(fd, addr, len) in @req->data.args)
- *
- * Binds are not bypassed (yet): container sockets run the call themselves
- * (CONTINUE).  An injected host socket is refused with the kernel's EINVAL
- * for an already used socket: after a failed bypassed connect it is a
- * closed host-namespace socket, and binding it there would open a host port
- * nobody published.
- */
-void
-pb_bind_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
-{
-    continue_unless_host(core, n, req, "bind");
-}
-
-/**
- * pb_listen_handle:
- * @core: the agent core
- * @n: the notify the call came from
- * @req: the notification (listen(fd, backlog) in @req->data.args)
- *
- * Container sockets listen in the container (CONTINUE).  An injected host
- * socket is refused with the kernel's EINVAL for a socket that cannot
- * listen: once it is unconnected again (connect(AF_UNSPEC) after a bypassed
- * connect), listen() would bind a free port on every address of the host
- * and accept connections from anywhere, which nothing published.
- */
-void
-pb_listen_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
-{
-    continue_unless_host(core, n, req, "listen");
-}
-
-/* socketcall(2) call numbers (linux/net.h) */
-#define PB_SYS_BIND 2
-#define PB_SYS_CONNECT 3
-#define PB_SYS_LISTEN 4
-
-/**
- * pb_socketcall_handle:
- * @core: the agent core
- * @n: the notify the call came from
- * @req: socketcall(call, args) of the i386 ABI
- *
- * connect, bind and listen through socketcall are not bypassed: the call
- * runs in the container (CONTINUE).  The fd sits in the 32-bit argument
- * array in the caller's memory; it is read once (as many words as the
- * kernel reads for that call), and if it names an injected host socket the
- * call is refused (ENETUNREACH for connect, EINVAL for bind and listen)
- * instead of running unchecked in the host namespace.  Other socketcall
- * calls (only these three are trapped by the filters we generate)
- * CONTINUE.
- */
-void
-pb_socketcall_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
-{
-    guint32 args[3];
-    PbCall c = call_init(core, n, req);
-    /* compat_sys_socketcall() takes an int, and libseccomp's i386 filter
-     * compares the low 32 bits: the upper half of rbx (int 0x80 from 64-bit
-     * code) must not make a connect look like another call */
-    guint32 call = (guint32)req->data.args[0];
-    /* the kernel copies exactly nargs[call] words (listen: fd, backlog) */
-    gsize len = (call == PB_SYS_LISTEN ? 2 : 3) * sizeof args[0];
-
-    if (pb_fastopen_socketcall(core, n, req, call))
-        return;
-    if (core->disabled || (call != PB_SYS_CONNECT && call != PB_SYS_BIND &&
-                           call != PB_SYS_LISTEN)) {
-        reply_continue(&c, NULL);
-        return;
-    }
-    if (pb_proc_read_mem(c.tid, (guint32)req->data.args[1], args, len) !=
-        (gssize)len) {
-        /* the kernel's own answer; not CONTINUE, which would let another
-         * thread map the page in before the kernel reads it */
-        reply_result(core, c.nfd, c.id, c.tid, -EFAULT);
-        return;
-    }
-    c.target_fd = (int)args[0];
-    refuse_if_host(&c, call == PB_SYS_CONNECT ? -ENETUNREACH : -EINVAL,
-                   "socketcall");
 }

@@ -6,8 +6,9 @@
  * PbNotify, a GSource polling the fd.  Readable means a notification is
  * pending: one SECCOMP_IOCTL_NOTIF_RECV (with a zeroed struct, as the
  * kernel requires since 5.5) fetches it and it is dispatched at once:
- * connect(), bind(), listen() and i386 socketcall() go to connect.c,
- * anything else a profile traps is answered CONTINUE.  RECV blocks when
+ * connect() goes to connect.c, bind(), listen() and i386 socketcall() to
+ * bindlisten.c, the Fast Open sends and setsockopt to fastopen.c, anything
+ * else a profile traps is answered CONTINUE.  RECV blocks when
  * nothing is pending and the main loop must never block, so a RECV only
  * follows a poll() that reported the fd readable (up to PB_NOTIFY_BATCH
  * per wake-up, see notify_dispatch()).

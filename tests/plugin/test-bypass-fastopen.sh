@@ -193,14 +193,21 @@ race()
     sb_log "  race to $1: $(pb_get "$O" race_tries) tries, $(pb_get "$O" race_won) seen won by the kernel, none reached"
 }
 
+# begin_round VALUE: one round at net.ipv4.tcp_fastopen=VALUE; sets nc (the
+# attacks' cookie option) and the servers' baseline
+begin_round()
+{
+    nc=()
+    [ "$1" = 3 ] || nc=(--no-cookie)
+    sb_log "tcp_fastopen=$1"
+    set_fastopen "$1"
+    snapshot
+}
+
 sb_log "=== --disable-host-loopback: host loopback (127.0.0.1, ::1, ::ffff:127.0.0.1)"
 pb_start_bypass --enable-ipv6 --disable-host-loopback
 for fo in 3 0x203; do
-    nc=()
-    [ "$fo" = 3 ] || nc=(--no-cookie)
-    sb_log "tcp_fastopen=$fo"
-    set_fastopen "$fo"
-    snapshot
+    begin_round "$fo"
     attack_all "$TUN4" "$TUN6" "$BLACKHOLE4" 127.0.0.1 ::1 ::ffff:127.0.0.1 "${nc[@]}"
     race 127.0.0.1 "$TUN4"
     race ::1 "$TUN6"
@@ -212,11 +219,7 @@ sb_stop_helper
 sb_log "=== --bypass-ignore: an ignored network behind its own interface"
 pb_start_bypass --enable-ipv6 --bypass-ignore "198.18.0.0/24,2001:db8:2::/64"
 for fo in 3 0x203; do
-    nc=()
-    [ "$fo" = 3 ] || nc=(--no-cookie)
-    sb_log "tcp_fastopen=$fo"
-    set_fastopen "$fo"
-    snapshot
+    begin_round "$fo"
     attack_all "$TUN4" "$TUN6" "$BLACKHOLE4" "$LAN4" "$LAN6" "" "${nc[@]}"
     # approved for host loopback (the gateway): a socket bound to lo
     attack_all 10.0.2.2 "$TUN6" "$BLACKHOLE4" "$LAN4" "$LAN6" "" "${nc[@]}"

@@ -62,10 +62,11 @@
  * interface of its approved route), with Fast Open refused by the filters
  * (fastopen.c) and the peer lock (peerlock.c) as further lines; see
  * docs/bypass.md, "The guarantee".  A connected UDP socket may still
- * sendto() any address behind that interface, so UDP is only bypassed
- * when host loopback is allowed.  seccomp_unotify(2) warns that
- * notification filters are not a security boundary: this design does not
- * rely on them being one.
+ * sendto() any address behind that interface, and pick another one with
+ * IP_PKTINFO, so UDP is only bypassed when neither host loopback nor
+ * --bypass-ignore keeps anything from the bypass (agent.c).  seccomp_unotify(2)
+ * warns that notification filters are not a security boundary: this design does
+ * not rely on them being one.
  */
 #include "agent_internal.h"
 

@@ -328,6 +328,15 @@ member_is_empty(JsonObject *rule, const char *name)
     return FALSE;
 }
 
+/* Does @rule apply whatever the arguments, architecture or capabilities
+ * (no "args", "includes" or "excludes")? */
+static gboolean
+unconditional(JsonObject *rule)
+{
+    return member_is_empty(rule, "args") && member_is_empty(rule, "includes") &&
+           member_is_empty(rule, "excludes");
+}
+
 /* Actions under which a CONTINUE-ing notifier changes nothing. */
 static gboolean
 action_allows(const char *action)
@@ -437,9 +446,7 @@ scan_rule(JsonNode *node, guint idx, const char *source, gboolean ours,
             st[t].allowed = TRUE;
             continue;
         }
-        if (!action_allows(action) || !member_is_empty(rule, "args") ||
-            !member_is_empty(rule, "includes") ||
-            !member_is_empty(rule, "excludes")) {
+        if (!action_allows(action) || !unconditional(rule)) {
             /* NOTIFY would behave like ALLOW: refuse to widen a denial or
              * to drop a condition. */
             g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
@@ -500,16 +507,22 @@ strip_names(JsonObject *rule, const char *const *list, const gboolean *sel,
     return had && !has;
 }
 
-/* Does @rule refuse its calls whatever their arguments, architecture or
- * capabilities (a non-allowing action and no condition)? */
+/* Does @rule refuse its calls unconditionally? */
 static gboolean
 denies_outright(JsonObject *rule)
 {
     const char *action = get_string(rule, "action");
 
-    return action != NULL && !action_allows(action) &&
-           member_is_empty(rule, "args") && member_is_empty(rule, "includes") &&
-           member_is_empty(rule, "excludes");
+    return action != NULL && !action_allows(action) && unconditional(rule);
+}
+
+/* Does @rule allow its calls unconditionally? */
+static gboolean
+allows_outright(JsonObject *rule)
+{
+    const char *action = get_string(rule, "action");
+
+    return action != NULL && action_allows(action) && unconditional(rule);
 }
 
 /*
@@ -648,17 +661,6 @@ is_fastopen_rule(JsonObject *rule)
         if (fastopen_rule_kind(rule, t) != FO_NOT_OURS)
             return TRUE;
     return FALSE;
-}
-
-/* Does @rule allow its calls unconditionally? */
-static gboolean
-allows_outright(JsonObject *rule)
-{
-    const char *action = get_string(rule, "action");
-
-    return action != NULL && action_allows(action) &&
-           member_is_empty(rule, "args") && member_is_empty(rule, "includes") &&
-           member_is_empty(rule, "excludes");
 }
 
 /*
@@ -891,9 +893,10 @@ pb_profile_merge(const char *data, gssize len, const char *source,
     for (guint t = 0; t < PB_N_FASTOPEN; t++)
         fo_names[t] = pb_fastopen_rules[t].name;
 
-    /* Rebuild the rule list: ours first (NOTIFY, then the denial if one is
-     * needed), then the others minus the trapped names and the allowed
-     * io_uring names (our previous NOTIFY rule empties and disappears). */
+    /* Rebuild the rule list: ours first (NOTIFY, the Fast Open rules, then
+     * the denial if one is needed), then the others minus the trapped
+     * names, the allowed io_uring names and the Fast Open sends we split
+     * (our previous NOTIFY and Fast Open rules disappear). */
     out = json_array_new();
     json_array_add_element(out, notify_rule_new(trap));
     for (guint t = 0; t < PB_N_FASTOPEN; t++) {

@@ -38,7 +38,6 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,71 +57,9 @@
 #define TCPI_OPT_SYN_DATA 32
 #endif
 
+#include "client_util.h"
+
 static int no_cookie;
-
-/* One KEY=VALUE line, flushed (the test reads it while we run). */
-static void
-out(const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-}
-
-/* errno name for the common ones, else the number. */
-static const char *
-ename(int e)
-{
-    static char buf[16];
-
-    switch (e) {
-    case 0:
-        return "ok";
-    case EOPNOTSUPP:
-        return "EOPNOTSUPP";
-    case ENETUNREACH:
-        return "ENETUNREACH";
-    case EHOSTUNREACH:
-        return "EHOSTUNREACH";
-    case ECONNREFUSED:
-        return "ECONNREFUSED";
-    case ECONNABORTED:
-        return "ECONNABORTED";
-    case EINPROGRESS:
-        return "EINPROGRESS";
-    case EALREADY:
-        return "EALREADY";
-    case EISCONN:
-        return "EISCONN";
-    case ENOTCONN:
-        return "ENOTCONN";
-    case EPIPE:
-        return "EPIPE";
-    case EINVAL:
-        return "EINVAL";
-    case EAGAIN:
-        return "EAGAIN";
-    case EADDRNOTAVAIL:
-        return "EADDRNOTAVAIL";
-    case ETIMEDOUT:
-        return "ETIMEDOUT";
-    case EPERM:
-        return "EPERM";
-    case EACCES:
-        return "EACCES";
-    case ENOSYS:
-        return "ENOSYS";
-    case EFAULT:
-        return "EFAULT";
-    default:
-        snprintf(buf, sizeof buf, "E%d", e);
-        return buf;
-    }
-}
 
 static void
 usage(void)
@@ -397,7 +334,7 @@ wait_connect(int fd)
     if (poll(&p, 1, 2000) != 1)
         return "pending";
     getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l);
-    return ename(err);
+    return err == 0 ? "ok" : ename(err);
 }
 
 /* The dup2 race: see attack_race(). */

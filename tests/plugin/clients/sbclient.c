@@ -32,7 +32,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,29 +44,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client_util.h"
+
 #define MAX_TAGS 8
-
-/* Print one `key=value` line and flush: the tests read it while we run. */
-static void
-out(const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-}
-
-/* The errno's symbolic name ("ECONNREFUSED"), never NULL. */
-static const char *
-ename(int e)
-{
-    const char *n = strerrorname_np(e);
-
-    return n != NULL ? n : "EUNKNOWN";
-}
 
 static void
 usage(void)

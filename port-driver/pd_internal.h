@@ -27,6 +27,14 @@ void pd_api_set_limits(PdApi *api, guint timeout_ms, guint max_clients,
 /* {"error":{"desc":DESC}} as json-glib writes it (api_commands.c). */
 char *pd_api_error_reply(const char *desc);
 
+/* handover.c: libslirp's socket of a forward, stopped and resumed in place
+ * (the host port stays bound throughout).  0 or -errno. */
+int pd_handover_next_fd(void);
+int pd_handover_find(const PdForward *f, int hint);
+int pd_handover_share(int fd);
+int pd_handover_stop(int fd, const PdForward *f);
+int pd_handover_resume(int fd, const PdForward *f);
+
 G_END_DECLS
 
 #endif /* PD_INTERNAL_H */

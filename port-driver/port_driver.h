@@ -86,9 +86,10 @@ gboolean pd_publish_parse(const char *spec, const PdNetInfo *net,
 const PdNetInfo *pd_table_get_net(PdTable *t);
 
 /* Bypass hand-off (used by plugin/ through main).  An entry's path says who
- * owns the host port: PD_PATH_SLIRP means a libslirp hostfwd listens on it;
- * PD_PATH_BYPASS means the libslirp hostfwd was removed so that a listener
- * owned by the bypass can bind the same host address/port. */
+ * serves the host port: PD_PATH_SLIRP: libslirp's socket; PD_PATH_BYPASS:
+ * a bypass socket bound to the same address and port, while libslirp's
+ * socket stays bound but receives nothing (handover.c).  The port is held
+ * by one of them at every instant. */
 
 /* Copies entry id into *out; FALSE if there is no such id. */
 gboolean pd_table_get(PdTable *t, guint id, PdForward *out);
@@ -96,11 +97,13 @@ gboolean pd_table_get(PdTable *t, guint id, PdForward *out);
  * guest_port; an empty array if none.  Several entries may share a guest
  * port (e.g. 0.0.0.0:8080 and [::]:8080 both to port 80). */
 GPtrArray *pd_table_find_guest(PdTable *t, PdProto proto, guint16 guest_port);
-/* Moves entry id to path.  SLIRP -> BYPASS removes the libslirp hostfwd
- * (the host port is then free for the bypass listener); BYPASS -> SLIRP
- * re-adds it.  Setting the current path is a no-op.  Errors:
- * PD_ERROR_NOT_FOUND, PD_ERROR_SLIRP (libslirp refused; the entry keeps
- * its old path). */
+/* Lets a socket of this user bind entry id's host port beside libslirp's
+ * (SO_REUSEPORT), before the hand-over.  PD_ERROR_NOT_FOUND, _SLIRP. */
+gboolean pd_table_share(PdTable *t, guint id, GError **error);
+/* Moves entry id to path.  SLIRP -> BYPASS stops libslirp's socket in place
+ * (it keeps the port); BYPASS -> SLIRP resumes it, which fails while a
+ * bypass socket still listens there.  Setting the current path is a no-op.
+ * Errors: PD_ERROR_NOT_FOUND, PD_ERROR_SLIRP (the entry keeps its path). */
 gboolean pd_table_set_path(PdTable *t, guint id, PdPath path, GError **error);
 
 typedef enum {
@@ -114,6 +117,9 @@ typedef void (*PdTableWatchFunc)(PdTable *t, PdTableEvent event,
                                  const PdForward *fwd, gpointer user_data);
 /* One watcher (the bypass); NULL func removes it. */
 void pd_table_set_watch(PdTable *t, PdTableWatchFunc func, gpointer user_data);
+/* Stops (TRUE) or resumes polling libslirp's socket @fd (main loop). */
+typedef void (*PdTableMuteFunc)(int fd, gboolean mute, gpointer user_data);
+void pd_table_set_mute(PdTable *t, PdTableMuteFunc func, gpointer user_data);
 
 /* Address helpers (addr.c), shared by the API, --publish and the tests. */
 

@@ -23,15 +23,20 @@
  * refuse most of these too, but not all (SO_REUSEADDR on UDP), and a clear
  * message is better than "Address already in use".
  *
- * The bypass hand-off: an entry's path is SLIRP while the libslirp
- * listener holds the host port and BYPASS after pd_table_set_path() has
- * removed it so that the bypass can bind the port in its place.  Removing
- * a BYPASS entry does not touch libslirp; the watcher is told so that the
- * bypass closes its listener.  pd_table_free() does not touch libslirp
- * either: the forwards die with the Slirp instance, whatever the order in
- * which main tears things down.
+ * The bypass hand-off: an entry's path is SLIRP while libslirp's socket
+ * serves the host port and BYPASS while a bypass socket does.  libslirp's
+ * socket is never closed for the hand-off: pd_table_share() lets the
+ * bypass socket bind the same port, pd_table_set_path() stops and resumes
+ * libslirp's socket in place (handover.c), so the port is held at every
+ * instant.  The table remembers which fd libslirp created for each entry
+ * (handover.c finds it) and has the main loop stop polling a stopped TCP
+ * listener (the mute callback).  Removing a BYPASS entry resumes nothing:
+ * it unmutes and lets libslirp close its socket; the watcher is told so
+ * that the bypass closes its side.  pd_table_free() does not touch
+ * libslirp: the forwards die with the Slirp instance, whatever the order
+ * in which main tears things down.
  */
-#include "port_driver.h"
+#include "pd_internal.h"
 
 #include <errno.h>
 #include <string.h>
@@ -48,6 +53,9 @@ struct PdTable {
     guint next_id;
     PdTableWatchFunc watch;
     gpointer watch_data;
+    GHashTable *fds; /* id -> libslirp's fd + 1 (0: not found) */
+    PdTableMuteFunc mute;
+    gpointer mute_data;
 };
 
 /**
@@ -67,6 +75,7 @@ pd_table_new(Slirp *slirp, const PdNetInfo *net)
         t->net = *net;
     t->entries = g_ptr_array_new_with_free_func(g_free);
     t->next_id = 1;
+    t->fds = g_hash_table_new(NULL, NULL);
     return t;
 }
 
@@ -82,6 +91,7 @@ pd_table_free(PdTable *t)
     if (t == NULL)
         return;
     g_ptr_array_unref(t->entries);
+    g_hash_table_destroy(t->fds);
     g_free(t);
 }
 
@@ -232,17 +242,20 @@ slirp_flags(const PdForward *f)
     return flags;
 }
 
-/* Asks libslirp to listen for f.  PD_ERROR_SLIRP on failure. */
+/* Asks libslirp to listen for f; *fd: the socket it made (-1: not found).
+ * PD_ERROR_SLIRP on failure. */
 static gboolean
-slirp_listen(PdTable *t, const PdForward *f, GError **error)
+slirp_listen(PdTable *t, const PdForward *f, int *fd, GError **error)
 {
     g_autofree char *what = NULL;
-    int saved;
+    int saved, hint = pd_handover_next_fd();
 
     if (slirp_add_hostxfwd(t->slirp, (const struct sockaddr *)&f->host,
                            sa_len(&f->host), (const struct sockaddr *)&f->guest,
-                           sa_len(&f->guest), slirp_flags(f)) == 0)
+                           sa_len(&f->guest), slirp_flags(f)) == 0) {
+        *fd = pd_handover_find(f, hint);
         return TRUE;
+    }
     saved = errno;
     what = describe_sa(f->proto, &f->host);
     g_set_error(error, PD_ERROR, PD_ERROR_SLIRP, "cannot listen on %s: %s",
@@ -294,6 +307,14 @@ find_index(const PdTable *t, guint id)
     return -1;
 }
 
+/* libslirp's socket of entry id, or -1. */
+static int
+entry_fd(const PdTable *t, guint id)
+{
+    return GPOINTER_TO_INT(g_hash_table_lookup(t->fds, GUINT_TO_POINTER(id))) -
+           1;
+}
+
 /**
  * pd_table_add:
  * @t: the table
@@ -314,6 +335,7 @@ pd_table_add(PdTable *t, const PdForward *fwd, guint *id, GError **error)
     PdForward *e = NULL;
     const PdForward *other;
     gboolean ok = FALSE;
+    int fd = -1;
 
     normalize_sa(&f.host);
     normalize_sa(&f.guest);
@@ -331,9 +353,12 @@ pd_table_add(PdTable *t, const PdForward *fwd, guint *id, GError **error)
                     theirs);
         goto out;
     }
-    if (!slirp_listen(t, &f, error))
+    if (!slirp_listen(t, &f, &fd, error))
         goto out;
     f.id = t->next_id++;
+    if (fd >= 0)
+        g_hash_table_insert(t->fds, GUINT_TO_POINTER(f.id),
+                            GINT_TO_POINTER(fd + 1));
     e = fwd_dup(&f);
     g_ptr_array_add(t->entries, e);
     if (id != NULL)
@@ -361,6 +386,7 @@ pd_table_remove(PdTable *t, guint id, GError **error)
 {
     gint i = find_index(t, id);
     PdForward gone;
+    int fd;
 
     if (i < 0) {
         g_set_error(error, PD_ERROR, PD_ERROR_NOT_FOUND,
@@ -368,8 +394,18 @@ pd_table_remove(PdTable *t, guint id, GError **error)
         return FALSE;
     }
     gone = *(PdForward *)g_ptr_array_index(t->entries, i);
-    if (gone.path == PD_PATH_SLIRP && !slirp_unlisten(t, &gone, error))
+    fd = entry_fd(t, id);
+    if (gone.path == PD_PATH_BYPASS && fd >= 0) {
+        /* libslirp finds its socket by its bound address, which a
+         * connect() of the stopped UDP socket changed */
+        if (gone.proto == PD_PROTO_UDP)
+            (void)pd_handover_resume(fd, &gone);
+        if (t->mute != NULL)
+            t->mute(fd, FALSE, t->mute_data);
+    }
+    if (!slirp_unlisten(t, &gone, error))
         return FALSE;
+    g_hash_table_remove(t->fds, GUINT_TO_POINTER(id));
     g_ptr_array_remove_index(t->entries, i);
     notify(t, PD_TABLE_REMOVED, &gone);
     return TRUE;
@@ -450,6 +486,7 @@ pd_table_set_path(PdTable *t, guint id, PdPath path, GError **error)
 {
     gint i = find_index(t, id);
     PdForward *e;
+    int fd, r;
 
     if (i < 0) {
         g_set_error(error, PD_ERROR, PD_ERROR_NOT_FOUND,
@@ -464,15 +501,80 @@ pd_table_set_path(PdTable *t, guint id, PdPath path, GError **error)
     e = g_ptr_array_index(t->entries, i);
     if (e->path == path)
         return TRUE;
+    fd = entry_fd(t, id);
+    if (fd < 0) {
+        g_set_error(error, PD_ERROR, PD_ERROR_SLIRP,
+                    "forward %u: libslirp's socket is unknown", id);
+        return FALSE;
+    }
     if (path == PD_PATH_BYPASS) {
-        if (!slirp_unlisten(t, e, error))
-            return FALSE;
-    } else if (!slirp_listen(t, e, error)) {
+        if (e->proto == PD_PROTO_TCP && t->mute != NULL)
+            t->mute(fd, TRUE, t->mute_data);
+        r = pd_handover_stop(fd, e);
+        if (r < 0 && e->proto == PD_PROTO_TCP && t->mute != NULL)
+            t->mute(fd, FALSE, t->mute_data);
+    } else {
+        r = pd_handover_resume(fd, e);
+        if (r == 0 && e->proto == PD_PROTO_TCP && t->mute != NULL)
+            t->mute(fd, FALSE, t->mute_data);
+    }
+    if (r < 0) {
+        g_autofree char *what = describe_sa(e->proto, &e->host);
+
+        g_set_error(error, PD_ERROR, PD_ERROR_SLIRP, "cannot %s %s: %s",
+                    path == PD_PATH_BYPASS ? "stop" : "resume", what,
+                    g_strerror(-r));
         return FALSE;
     }
     e->path = path;
     notify(t, PD_TABLE_PATH_CHANGED, e);
     return TRUE;
+}
+
+/**
+ * pd_table_share:
+ * @t: the table
+ * @id: an entry id
+ * @error: PD_ERROR_NOT_FOUND, PD_ERROR_SLIRP
+ *
+ * Lets a socket of this process's user bind entry @id's host address and
+ * port beside libslirp's (SO_REUSEPORT), before pd_table_set_path() hands
+ * the port over.  Idempotent.
+ *
+ * Returns: TRUE on success.
+ */
+gboolean
+pd_table_share(PdTable *t, guint id, GError **error)
+{
+    int fd, r;
+
+    if (find_index(t, id) < 0) {
+        g_set_error(error, PD_ERROR, PD_ERROR_NOT_FOUND,
+                    "no forward with id %u", id);
+        return FALSE;
+    }
+    fd = entry_fd(t, id);
+    r = fd < 0 ? -EBADF : pd_handover_share(fd);
+    if (r < 0) {
+        g_set_error(error, PD_ERROR, PD_ERROR_SLIRP,
+                    "forward %u: cannot share its port: %s", id,
+                    g_strerror(-r));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/**
+ * pd_table_set_mute:
+ * @t: the table
+ * @func: (nullable): stops (TRUE) or resumes polling one of libslirp's fds
+ * @user_data: passed to func
+ */
+void
+pd_table_set_mute(PdTable *t, PdTableMuteFunc func, gpointer user_data)
+{
+    t->mute = func;
+    t->mute_data = user_data;
 }
 
 /**

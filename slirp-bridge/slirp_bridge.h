@@ -151,6 +151,9 @@ SbSlirp *sb_slirp_new(const SbConfig *cfg, int tapfd, GMainContext *ctx,
 Slirp *sb_slirp_get(SbSlirp *s);
 typedef void (*SbFatalFunc)(const char *msg, gpointer data);
 void sb_slirp_set_fatal(SbSlirp *s, SbFatalFunc func, gpointer data);
+/* Stop (TRUE) or resume reporting events on one of libslirp's sockets (a
+ * listener the port table handed to the bypass). */
+void sb_slirp_mute_fd(SbSlirp *s, int fd, gboolean mute);
 void sb_slirp_free(SbSlirp *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbSlirp, sb_slirp_free)
 

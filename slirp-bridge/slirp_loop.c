@@ -30,6 +30,12 @@
  * that closes without telling us (an fd number then reused with the same
  * events would never be re-added), the whole epoll set is rebuilt once a
  * second.
+ *
+ * Muted sockets: the port table (port-driver/table.c) can stop a libslirp
+ * listener without closing it while the bypass serves its port
+ * (sb_slirp_mute_fd()).  Such a socket is closed-but-bound and polls as
+ * HUP for ever; libslirp would try accept() on every iteration, so a muted
+ * fd is left out of the epoll set and reported with no events.
  */
 #include "slirp_bridge.h"
 
@@ -59,6 +65,7 @@ typedef struct {
     guint32 revents;    /* epoll result of the latest dispatch */
     guint64 round;      /* fill round in which it was last asked for */
     gboolean checked;   /* widen_backlog() has looked at it */
+    gboolean muted;     /* sb_slirp_mute_fd(): never registered */
 } SbPollEntry;
 
 /* A libslirp timer. */
@@ -84,6 +91,7 @@ struct SbSlirp {
     int epfd;
     guint8 *buf;
     GHashTable *entries; /* fd -> SbPollEntry* */
+    GHashTable *muted;   /* fds libslirp must not see events on */
     GPtrArray *by_idx;   /* index from add_poll -> SbPollEntry* */
     guint64 round;
     gint64 next_resync_us;
@@ -277,6 +285,7 @@ add_poll(int fd, int events, void *opaque)
         e->fd = fd;
         g_hash_table_insert(s->entries, GINT_TO_POINTER(fd), e);
     }
+    e->muted = g_hash_table_contains(s->muted, GINT_TO_POINTER(fd));
     e->wanted = slirp_to_epoll(events);
     e->revents = 0;
     e->round = s->round;
@@ -347,6 +356,13 @@ sync_epoll(SbSlirp *s)
             if (e->registered)
                 (void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, e->fd, NULL);
             g_hash_table_iter_remove(&it);
+            continue;
+        }
+        if (e->muted) {
+            /* epoll would report HUP even with no events asked for */
+            if (e->registered)
+                (void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, e->fd, NULL);
+            e->registered = 0;
             continue;
         }
         if (e->registered == (e->wanted | EPOLLERR) && e->registered)
@@ -526,6 +542,7 @@ sb_slirp_new(const SbConfig *cfg, int tapfd, GMainContext *ctx, GError **error)
     s->tapfd = tapfd;
     s->ctx = ctx;
     s->entries = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+    s->muted = g_hash_table_new(NULL, NULL);
     s->by_idx = g_ptr_array_new();
     s->buf = g_malloc(SB_TAP_BUFSIZE);
     s->next_resync_us = g_get_monotonic_time() + SB_EPOLL_RESYNC_US;
@@ -612,6 +629,36 @@ sb_slirp_set_fatal(SbSlirp *s, SbFatalFunc func, gpointer data)
 }
 
 /**
+ * sb_slirp_mute_fd:
+ * @s: the instance
+ * @fd: one of libslirp's sockets
+ * @mute: TRUE: report no events for @fd from the next iteration on (its
+ *   epoll registration is dropped); FALSE: poll it again
+ *
+ * For the port table's hand-off (see the theory of operation).  The caller
+ * unmutes before libslirp closes the fd.
+ */
+void
+sb_slirp_mute_fd(SbSlirp *s, int fd, gboolean mute)
+{
+    SbPollEntry *e = g_hash_table_lookup(s->entries, GINT_TO_POINTER(fd));
+
+    if (mute)
+        g_hash_table_add(s->muted, GINT_TO_POINTER(fd));
+    else
+        g_hash_table_remove(s->muted, GINT_TO_POINTER(fd));
+    if (e != NULL) {
+        e->muted = mute;
+        if (mute && e->registered)
+            (void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
+        if (mute) {
+            e->registered = 0;
+            e->revents = 0;
+        }
+    }
+}
+
+/**
  * sb_slirp_free: detach the source, clean up libslirp (closing its host
  * sockets) and close the tap fd.  NULL is allowed.
  */
@@ -632,6 +679,7 @@ sb_slirp_free(SbSlirp *s)
     if (s->tapfd >= 0)
         close(s->tapfd);
     g_hash_table_destroy(s->entries);
+    g_hash_table_destroy(s->muted);
     g_ptr_array_free(s->by_idx, TRUE);
     g_free(s->buf);
     g_free(s);

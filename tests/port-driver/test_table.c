@@ -295,7 +295,9 @@ test_find_guest(Fixture *fx, gconstpointer unused)
     g_assert_false(pd_table_get(fx->t, 4, &out));
 }
 
-/* The bypass hand-off: the host port is released and re-taken. */
+/* The bypass hand-off: libslirp's socket keeps the host port throughout,
+ * a SO_REUSEPORT socket of ours may take over the serving and give it
+ * back. */
 static void
 test_set_path(Fixture *fx, gconstpointer unused)
 {
@@ -304,26 +306,35 @@ test_set_path(Fixture *fx, gconstpointer unused)
     struct sockaddr_storage ss;
     PdForward out;
     guint id;
-    int s;
+    int s, one = 1;
 
     id =
         add_ok(fx, pd_test_fwd(PD_PROTO_TCP, "127.0.0.1", p, "10.0.2.100", 80));
     g_assert_false(pd_test_can_bind("127.0.0.1", p, SOCK_STREAM));
+    g_assert_true(pd_table_share(fx->t, id, &err));
+    g_assert_no_error(err);
+
+    /* the "bypass socket" binds beside libslirp's listener */
+    g_assert_true(pd_addr_parse("127.0.0.1", p, &ss));
+    s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    g_assert_cmpint(setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one),
+                    ==, 0);
+    g_assert_cmpint(bind(s, (struct sockaddr *)&ss, sizeof(struct sockaddr_in)),
+                    ==, 0);
+
     g_assert_true(pd_table_set_path(fx->t, id, PD_PATH_BYPASS, &err));
     g_assert_no_error(err);
     g_assert_true(pd_table_get(fx->t, id, &out));
     g_assert_cmpint(out.path, ==, PD_PATH_BYPASS);
     /* idempotent */
     g_assert_true(pd_table_set_path(fx->t, id, PD_PATH_BYPASS, &err));
-
-    /* the "bypass listener" takes the port */
-    g_assert_true(pd_addr_parse("127.0.0.1", p, &ss));
-    s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    g_assert_cmpint(bind(s, (struct sockaddr *)&ss, sizeof(struct sockaddr_in)),
-                    ==, 0);
+    /* libslirp's socket stopped listening but still holds the port */
+    g_assert_false(pd_test_tcp_listening("127.0.0.1", p));
+    g_assert_false(pd_test_can_bind("127.0.0.1", p, SOCK_STREAM));
     g_assert_cmpint(listen(s, 1), ==, 0);
+    g_assert_true(pd_test_tcp_listening("127.0.0.1", p));
 
-    /* back to slirp fails while the port is taken; path unchanged */
+    /* back to slirp fails while the bypass socket listens; path unchanged */
     g_assert_false(pd_table_set_path(fx->t, id, PD_PATH_SLIRP, &err));
     g_assert_error(err, PD_ERROR, PD_ERROR_SLIRP);
     g_clear_error(&err);
@@ -331,12 +342,14 @@ test_set_path(Fixture *fx, gconstpointer unused)
     g_assert_cmpint(out.path, ==, PD_PATH_BYPASS);
 
     close(s);
+    g_assert_false(pd_test_tcp_listening("127.0.0.1", p));
+    g_assert_false(pd_test_can_bind("127.0.0.1", p, SOCK_STREAM));
     g_assert_true(pd_table_set_path(fx->t, id, PD_PATH_SLIRP, &err));
     g_assert_no_error(err);
     g_assert_true(pd_test_tcp_listening("127.0.0.1", p));
     g_assert_false(pd_test_can_bind("127.0.0.1", p, SOCK_STREAM));
 
-    /* removing a BYPASS entry does not touch libslirp */
+    /* removing a BYPASS entry closes libslirp's socket too */
     g_assert_true(pd_table_set_path(fx->t, id, PD_PATH_BYPASS, &err));
     g_assert_true(pd_table_remove(fx->t, id, &err));
     g_assert_no_error(err);
@@ -353,6 +366,56 @@ test_set_path(Fixture *fx, gconstpointer unused)
     g_assert_cmpint(g_array_index(fx->events, Ev, 2).path, ==, PD_PATH_SLIRP);
     g_assert_cmpint(g_array_index(fx->events, Ev, 4).ev, ==, PD_TABLE_REMOVED);
     g_assert_cmpint(g_array_index(fx->events, Ev, 4).path, ==, PD_PATH_BYPASS);
+}
+
+/* The same for UDP: while bypassed, libslirp's socket receives nothing and
+ * every datagram goes to the bypass socket; afterwards libslirp's again. */
+static void
+test_set_path_udp(Fixture *fx, gconstpointer unused)
+{
+    guint16 p = pd_test_free_port(AF_INET, SOCK_DGRAM);
+    g_autoptr(GError) err = NULL;
+    struct sockaddr_storage ss;
+    char buf[8];
+    guint id;
+    int s, c, one = 1, got = 0;
+
+    id = add_ok(fx, pd_test_fwd(PD_PROTO_UDP, "0.0.0.0", p, "10.0.2.100", 53));
+    g_assert_true(pd_table_share(fx->t, id, &err));
+    g_assert_true(pd_addr_parse("0.0.0.0", p, &ss));
+    s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    g_assert_cmpint(setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one),
+                    ==, 0);
+    g_assert_cmpint(bind(s, (struct sockaddr *)&ss, sizeof(struct sockaddr_in)),
+                    ==, 0);
+    g_assert_true(pd_table_set_path(fx->t, id, PD_PATH_BYPASS, &err));
+    g_assert_no_error(err);
+    g_assert_true(pd_addr_parse("127.0.0.1", p, &ss));
+    c = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    for (int i = 0; i < 32; i++) {
+        /* a new source port each time: the kernel's SO_REUSEPORT choice
+         * hashes on it */
+        int c2 = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+        g_assert_cmpint(sendto(c2, "x", 1, 0, (struct sockaddr *)&ss,
+                               sizeof(struct sockaddr_in)),
+                        ==, 1);
+        close(c2);
+    }
+    g_usleep(20000);
+    while (recv(s, buf, sizeof buf, 0) == 1)
+        got++;
+    g_assert_cmpint(got, ==, 32);
+    close(s);
+    g_assert_true(pd_table_set_path(fx->t, id, PD_PATH_SLIRP, &err));
+    g_assert_no_error(err);
+    g_assert_false(pd_test_can_bind("0.0.0.0", p, SOCK_DGRAM));
+    /* removal after a round trip finds libslirp's socket again */
+    g_assert_true(pd_table_set_path(fx->t, id, PD_PATH_BYPASS, &err));
+    g_assert_true(pd_table_remove(fx->t, id, &err));
+    g_assert_no_error(err);
+    g_assert_true(pd_test_can_bind("0.0.0.0", p, SOCK_DGRAM));
+    close(c);
 }
 
 /* 1000 add/remove cycles leave no fd behind. */
@@ -391,6 +454,7 @@ main(int argc, char **argv)
     ADD("ipv6", test_ipv6, 1);
     ADD("find-guest", test_find_guest, 1);
     ADD("set-path", test_set_path, 0);
+    ADD("set-path-udp", test_set_path_udp, 0);
     ADD("no-fd-leak", test_no_fd_leak, 0);
     return g_test_run();
 }

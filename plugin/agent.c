@@ -204,6 +204,7 @@ pb_agent_new(const PbAgentConfig *cfg, GMainContext *ctx, GError **error)
         pb_log("SO_NETNS_COOKIE unavailable (Linux < 5.14): bypass "
                "disabled, every call goes the slirp path");
     }
+    core->handoffs = pb_handoffs_new(core, cfg->ports);
     return agent;
 }
 
@@ -230,6 +231,32 @@ pb_agent_listen(PbAgent *agent, const char *path, GError **error)
 }
 
 /**
+ * pb_agent_port_removed:
+ * @agent: an agent
+ * @id: the port table entry that was removed
+ *
+ * Stops the bypass sockets that served it (handoff.c).
+ */
+void
+pb_agent_port_removed(PbAgent *agent, guint id)
+{
+    pb_handoff_removed(agent->core.handoffs, id);
+}
+
+/**
+ * pb_agent_port_bypassed:
+ * @agent: an agent
+ * @id: a port table entry
+ *
+ * Returns: TRUE while a bypass socket serves entry @id.
+ */
+gboolean
+pb_agent_port_bypassed(PbAgent *agent, guint id)
+{
+    return pb_handoff_served(agent->core.handoffs, id);
+}
+
+/**
  * pb_agent_free:
  * @agent: (nullable): an agent
  *
@@ -249,6 +276,7 @@ pb_agent_free(PbAgent *agent)
     pb_listener_free(agent->listener);
     while ((n = g_queue_peek_head(&core->notifies)) != NULL)
         pb_notify_destroy(n);
+    pb_handoffs_free(core->handoffs);
     pb_procs_free(core->procs);
     pb_routes_free(core->routes);
     pb_sock_defaults_free(core->defaults);

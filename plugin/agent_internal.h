@@ -82,13 +82,34 @@ int pb_routes_ifindex(PbRoutes *r, const struct sockaddr *dst);
 /* Bind @fd to interface @ifindex for good (SO_BINDTOIFINDEX).  0/-errno. */
 int pb_dev_lock(int fd, int ifindex);
 
+/* ---- sockdiag.c: which host sockets on a port still exist ---- */
+typedef struct PbSockDiag PbSockDiag;
+/* NULL with PB_ERROR_SYSTEM if NETLINK_SOCK_DIAG cannot be opened. */
+PbSockDiag *pb_sockdiag_new(GError **error);
+void pb_sockdiag_free(PbSockDiag *d);
+/* Are bound, not listening TCP sockets listed (Linux >= 6.7)? */
+gboolean pb_sockdiag_lists_bound(PbSockDiag *d);
+/* Add the cookies (guint64 *, g_int64_hash set) of the host's @proto
+ * sockets of @family on local @port to @out.  0 or -errno. */
+int pb_sockdiag_cookies(PbSockDiag *d, int proto, int family, guint16 port,
+                        GHashTable *out);
+
 /* ---- peerlock.c ---- */
 /* Let @fd receive only from @dst's address and port (locked socket
  * filter).  0 or -errno. */
 int pb_peer_lock(int fd, const struct sockaddr *dst);
 
+/* A sockaddr of either family. */
+typedef union {
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+    struct sockaddr_storage ss;
+} PbSockaddr;
+
 /* ---- the shared core (agent.c) ---- */
 typedef struct PbNotify PbNotify;
+typedef struct PbHandoffs PbHandoffs;
 
 typedef struct {
     GMainContext *ctx;
@@ -128,6 +149,7 @@ typedef struct {
                            * --disable-host-loopback) */
     gboolean peer_lock;   /* tie injected sockets to their peer */
     gboolean peer_lock_warned; /* pb_peer_lock() failed once (logged) */
+    PbHandoffs *handoffs;      /* the port hand-off; NULL: none */
 } PbCore;
 
 /* At most this many blocking connects wait at once (each holds a socket;
@@ -195,6 +217,24 @@ void pb_listen_handle(PbCore *core, PbNotify *n,
  * an injected host socket, which is refused. */
 void pb_socketcall_handle(PbCore *core, PbNotify *n,
                           const struct seccomp_notif *req);
+
+/* ---- handoff.c: published ports served by host sockets ---- */
+/* NULL (no hand-off) without @ops, with the bypass disabled, or when the
+ * policy keeps something from the bypass (see handoff.c, Safety). */
+PbHandoffs *pb_handoffs_new(PbCore *core, const PbPortOps *ops);
+void pb_handoffs_free(PbHandoffs *hs);
+/* bind() of a published port on a container socket: TRUE if answered. */
+gboolean pb_handoff_bind(PbHandoffs *hs, PbCall *c, const PbSockaddr *addr);
+/* listen() on a host socket: TRUE if it was a bypass socket (answered). */
+gboolean pb_handoff_listen(PbHandoffs *hs, PbCall *c, int backlog);
+/* A connect() to the container's own handed-off TCP port: TRUE and the
+ * host listener's address in *out. */
+gboolean pb_handoff_redirect(PbHandoffs *hs, int sock, const PbSockaddr *dst,
+                             PbSockaddr *out, socklen_t *outlen);
+/* The table removed entry @id: shut its bypass sockets down. */
+void pb_handoff_removed(PbHandoffs *hs, guint id);
+/* Is entry @id served by a bypass socket? */
+gboolean pb_handoff_served(PbHandoffs *hs, guint id);
 
 /* ---- fastopen.c ---- */
 /* A trapped sendto/sendmsg/sendmmsg/setsockopt, pb_fastopen_rules[@t]:

@@ -13,6 +13,8 @@
 #include "agent_internal.h"
 
 #include <errno.h>
+#include <string.h>
+#include <unistd.h>
 
 /*
  * continue_unless_host: a call on the fd in args[0] that is never
@@ -47,7 +49,32 @@ continue_unless_host(PbCore *core, PbNotify *n, const struct seccomp_notif *req,
 void
 pb_bind_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
 {
-    continue_unless_host(core, n, req, "bind");
+    PbCall c = pb_call_init(core, n, req);
+    PbSockaddr sa;
+    int addrlen = (int)(guint32)req->data.args[2];
+
+    if (core->disabled || core->handoffs == NULL) {
+        continue_unless_host(core, n, req, "bind");
+        return;
+    }
+    if (!pb_call_identify(&c))
+        return;
+    memset(&sa, 0, sizeof sa);
+    if (c.is_host || addrlen < (int)sizeof(sa_family_t) ||
+        addrlen > (int)sizeof sa.ss) {
+        pb_call_refuse_with(&c, -EINVAL, "bind");
+    } else {
+        addrlen = MIN(addrlen, (int)sizeof sa.in6);
+        /* read once: what the hand-off decides on is what it binds; a
+         * CONTINUE binds in the container whatever the memory says then */
+        if (pb_proc_read_mem(c.tid, req->data.args[1], &sa, (gsize)addrlen) !=
+                (gssize)addrlen ||
+            addrlen < (int)(sa.sa.sa_family == AF_INET6 ? sizeof sa.in6
+                                                        : sizeof sa.in) ||
+            !pb_handoff_bind(core->handoffs, &c, &sa))
+            pb_call_continue(&c, NULL);
+    }
+    close(c.dup);
 }
 
 /**
@@ -65,7 +92,18 @@ pb_bind_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
 void
 pb_listen_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
 {
-    continue_unless_host(core, n, req, "listen");
+    PbCall c = pb_call_init(core, n, req);
+
+    if (core->disabled || core->handoffs == NULL) {
+        continue_unless_host(core, n, req, "listen");
+        return;
+    }
+    if (!pb_call_identify(&c))
+        return;
+    /* listen() takes an int backlog */
+    if (!pb_handoff_listen(core->handoffs, &c, (int)(guint32)req->data.args[1]))
+        pb_call_refuse_with(&c, -EINVAL, "listen");
+    close(c.dup);
 }
 
 /* socketcall(2) call numbers (linux/net.h) */

@@ -93,13 +93,6 @@
 /* How often a waiting blocking connect re-checks its notification. */
 #define PB_IDVALID_INTERVAL_US (200 * G_TIME_SPAN_MILLISECOND)
 
-typedef union {
-    struct sockaddr sa;
-    struct sockaddr_in in;
-    struct sockaddr_in6 in6;
-    struct sockaddr_storage ss;
-} PbSockaddr;
-
 /* A blocking connect waiting for completion. */
 typedef struct {
     GSource source;
@@ -921,8 +914,11 @@ pb_connect_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
             goto out;
         }
     }
-    verdict = pb_policy_check(core->policy, &sa.sa, (socklen_t)addrlen, &dst.ss,
-                              &dstlen);
+    if (pb_handoff_redirect(core->handoffs, c.dup, &sa, &dst, &dstlen))
+        verdict = PB_POLICY_BYPASS; /* the container's own published port */
+    else
+        verdict = pb_policy_check(core->policy, &sa.sa, (socklen_t)addrlen,
+                                  &dst.ss, &dstlen);
     handle_socket(&c, verdict, &dst, dstlen, sa.sa.sa_family);
 out:
     if (c.dup >= 0)

@@ -31,6 +31,29 @@ typedef enum {
     PB_ERROR_SYSTEM,
 } PbErrorCode;
 
+/* One published port as the bypass sees it (the port table's entry). */
+typedef struct {
+    guint id;
+    int proto;                     /* IPPROTO_TCP or IPPROTO_UDP */
+    struct sockaddr_storage host;  /* host address and port */
+    struct sockaddr_storage guest; /* guest address and port */
+} PbPort;
+
+/* The port table, for the port hand-off (main wires it to port-driver/).
+ * NULL in PbAgentConfig: published ports always take the slirp path. */
+typedef struct {
+    /* The entries of @proto with guest port @guest_port (PbPort *, g_free
+     * each); NULL or empty if none. */
+    GPtrArray *(*find)(gpointer data, int proto, guint16 guest_port);
+    /* Let a socket of this user bind entry @id's host port beside
+     * libslirp's.  FALSE: no hand-off. */
+    gboolean (*share)(gpointer data, guint id);
+    /* TRUE: libslirp stops serving entry @id (a bypass socket serves it);
+     * FALSE: libslirp serves it again.  FALSE if that failed. */
+    gboolean (*set_bypassed)(gpointer data, guint id, gboolean bypassed);
+    gpointer data;
+} PbPortOps;
+
 /* What the agent needs to know about the network it serves. */
 typedef struct {
     /* the served network namespace: st_dev/st_ino of /proc/PID/ns/net or
@@ -63,6 +86,8 @@ typedef struct {
     /* optional: log every agent error on stderr (also: env
      * SLIRPBYPASS_DEBUG=1) */
     gboolean debug;
+    /* optional: the port table, for the port hand-off (handoff.c) */
+    const PbPortOps *ports;
 } PbAgentConfig;
 
 typedef struct PbAgent PbAgent;
@@ -72,6 +97,11 @@ PbAgent *pb_agent_new(const PbAgentConfig *cfg, GMainContext *ctx,
 /* Binds and listens on path (mode 0600 via umask, stale file unlinked). */
 gboolean pb_agent_listen(PbAgent *agent, const char *path, GError **error);
 void pb_agent_free(PbAgent *agent);
+/* The port table removed entry @id: a bypass socket serving it stops. */
+void pb_agent_port_removed(PbAgent *agent, guint id);
+/* Entry @id's path as the bypass sees it: TRUE while a bypass socket
+ * serves it. */
+gboolean pb_agent_port_bypassed(PbAgent *agent, guint id);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PbAgent, pb_agent_free)
 
 /* Subcommands: `slirpbypass seccomp-profile ...`, `slirpbypass exec ...`.

@@ -193,11 +193,14 @@ pd_handover_stop(int fd, const PdForward *f)
  * @f: the forward
  *
  * Makes the socket receive again, as libslirp set it up (SO_REUSEADDR on,
- * SO_REUSEPORT off).  The
+ * SO_REUSEPORT off unless connections of the bypass socket linger in
+ * TIME_WAIT).  The
  * caller polls a TCP socket again afterwards.
  *
- * Returns: 0 or -errno (EADDRINUSE: a bypass socket still listens on the
- * port; the socket stays stopped).
+ * The caller makes sure no bypass socket listens on the port any more: the
+ * SO_REUSEPORT retry below would join it.
+ *
+ * Returns: 0 or -errno (the socket stays stopped).
  */
 int
 pd_handover_resume(int fd, const PdForward *f)
@@ -214,6 +217,13 @@ pd_handover_resume(int fd, const PdForward *f)
     }
     (void)set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
     (void)set_int(fd, SOL_SOCKET, SO_REUSEPORT, 0);
+    if (listen(fd, SOMAXCONN) == 0)
+        return 0;
+    /* the bypass socket's connections in TIME_WAIT hold the port with
+     * SO_REUSEPORT (it always has it): they let only SO_REUSEPORT sockets
+     * of this user listen (nothing else listens there now: the caller
+     * checked) */
+    (void)set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1);
     if (listen(fd, SOMAXCONN) == 0)
         return 0;
     r = -errno;

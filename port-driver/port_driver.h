@@ -101,8 +101,9 @@ GPtrArray *pd_table_find_guest(PdTable *t, PdProto proto, guint16 guest_port);
  * (SO_REUSEPORT), before the hand-over.  PD_ERROR_NOT_FOUND, _SLIRP. */
 gboolean pd_table_share(PdTable *t, guint id, GError **error);
 /* Moves entry id to path.  SLIRP -> BYPASS stops libslirp's socket in place
- * (it keeps the port); BYPASS -> SLIRP resumes it, which fails while a
- * bypass socket still listens there.  Setting the current path is a no-op.
+ * (it keeps the port); BYPASS -> SLIRP resumes it: the caller makes sure no
+ * bypass socket listens there any more (handoff.c lists them first), or
+ * libslirp's socket would join its SO_REUSEPORT group.  Setting the current path is a no-op.
  * Errors: PD_ERROR_NOT_FOUND, PD_ERROR_SLIRP (the entry keeps its path). */
 gboolean pd_table_set_path(PdTable *t, guint id, PdPath path, GError **error);
 

@@ -28,6 +28,7 @@
 #include "slirp_bridge.h"
 #include "port_driver.h"
 #include "plugin.h"
+#include "ports.h"
 
 #include <arpa/inet.h>
 #include <glib-unix.h>
@@ -247,7 +248,7 @@ set_api_info(const SbConfig *cfg, PdApi *api, gboolean bypass)
  */
 static PbAgent *
 start_agent(const SbConfig *cfg, int proc_fd, guint64 netns_cookie,
-            GMainContext *ctx, GError **error)
+            const PbPortOps *ports, GMainContext *ctx, GError **error)
 {
     PbAgentConfig ac = { 0 };
     struct stat st;
@@ -275,6 +276,7 @@ start_agent(const SbConfig *cfg, int proc_fd, guint64 netns_cookie,
     ac.ignore = cfg->bypass_ignore;
     ac.proc_fd = proc_fd;
     ac.netns_cookie = netns_cookie;
+    ac.ports = ports;
     agent = pb_agent_new(&ac, ctx, error);
     if (agent && !pb_agent_listen(agent, cfg->bypass_socket, error)) {
         pb_agent_free(agent);
@@ -307,6 +309,7 @@ run(SbConfig *cfg)
     g_autoptr(PdTable) table = NULL;
     g_autoptr(PdApi) api = NULL;
     g_autoptr(PbAgent) agent = NULL;
+    g_autoptr(SbPorts) ports = NULL;
     g_autoptr(GArray) fwds = NULL;
     GMainContext *ctx = g_main_context_default();
     SbRun state = { NULL, EXIT_FAILURE };
@@ -356,9 +359,12 @@ run(SbConfig *cfg)
         set_api_info(cfg, api, bypass);
     }
     if (bypass) {
-        agent = start_agent(cfg, proc_fd, netns_cookie, ctx, &error);
+        ports = sb_ports_new(table, slirp);
+        agent = start_agent(cfg, proc_fd, netns_cookie, sb_ports_ops(ports),
+                            ctx, &error);
         if (!agent)
             goto fail;
+        sb_ports_set_agent(ports, agent);
     }
 
     if (cfg->exit_fd >= 0)
@@ -400,7 +406,10 @@ fail:
     state.exit_status = EXIT_FAILURE;
 out:
     /* agent and API first: they unlink their socket files */
+    if (ports)
+        sb_ports_set_agent(ports, NULL);
     g_clear_pointer(&agent, pb_agent_free);
+    g_clear_pointer(&ports, sb_ports_free);
     g_clear_pointer(&api, pd_api_free);
     g_clear_pointer(&table, pd_table_free);
     g_clear_pointer(&slirp, sb_slirp_free);

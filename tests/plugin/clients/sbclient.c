@@ -72,7 +72,7 @@ usage(void)
         "       sbclient udp-connect ADDR PORT [--send STR] "
         "[--read-timeout MS]\n"
         "       sbclient serve-tcp|serve-udp ADDR PORT [--tag T] "
-        "[--count N] [--timeout S]\n"
+        "[--count N] [--timeout S] [--reuseport]\n"
         "       sbclient storm THREADS CONNECTS ADDR PORT\n"
         "       sbclient race ALLOWED FORBIDDEN PORT ITERATIONS "
         "[THREADS]\n"
@@ -879,8 +879,9 @@ cmd_udp_connect(int argc, char **argv)
 /* Options shared by the servers. */
 typedef struct {
     const char *tag;
-    long count;   /* connections/datagrams to serve, 0 = unlimited */
-    long timeout; /* seconds before exiting, 0 = never */
+    long count;    /* connections/datagrams to serve, 0 = unlimited */
+    long timeout;  /* seconds before exiting, 0 = never */
+    int reuseport; /* --reuseport: SO_REUSEPORT before bind */
 } ServeOpts;
 
 static void
@@ -889,7 +890,12 @@ parse_serve_opts(int argc, char **argv, ServeOpts *o)
     o->tag = "";
     o->count = 0;
     o->timeout = 60;
+    o->reuseport = 0;
     for (int i = 3; i < argc; i++) {
+        if (!strcmp(argv[i], "--reuseport")) {
+            o->reuseport = 1;
+            continue;
+        }
         if (i + 1 >= argc)
             usage();
         if (!strcmp(argv[i], "--tag"))
@@ -923,6 +929,8 @@ serve_socket(int argc, char **argv, int type, ServeOpts *o)
         exit(1);
     }
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (o->reuseport)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     if (bind(fd, (struct sockaddr *)&ss, sl) < 0 ||
         (type == SOCK_STREAM && listen(fd, 512) < 0)) {
         out("bind=%s", ename(errno));
@@ -934,7 +942,7 @@ serve_socket(int argc, char **argv, int type, ServeOpts *o)
     return fd;
 }
 
-/* serve-tcp ADDR PORT [--tag T] [--count N] [--timeout S]. */
+/* serve-tcp ADDR PORT [--tag T] [--count N] [--timeout S] [--reuseport]. */
 static int
 cmd_serve_tcp(int argc, char **argv)
 {

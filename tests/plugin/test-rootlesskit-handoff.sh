@@ -1,0 +1,66 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# test-rootlesskit-handoff.sh - the port hand-off behind rootlesskit 1.1,
+# unprivileged: rootlesskit --net=slirp4netns --port-driver=slirp4netns
+# -p 127.0.0.1:18093:80/tcp with slirpbypass as its slirp4netns binary
+# (through a wrapper that adds --bypass-socket, since rootlesskit's argv is
+# fixed) and its child under `slirpbypass exec`.  The child's server must be
+# served by a host socket: it reports the host address and port as its own
+# (listening=127.0.0.1:18093), sees the host client's real address (not
+# 10.0.2.2), list_hostfwd_ex says "bypass"; after rootlessctl remove-ports
+# the port is no longer served.
+. "$(dirname "$0")/../lib/harness.sh"
+sb_enter_private_host "$@"
+sb_strict
+sb_need rootlesskit rootlessctl socat newuidmap python3
+. "$(dirname "$0")/bypass-lib.sh"
+
+user=$(sb_ensure_test_user)
+# the user must be able to run the binaries (the build tree may be private)
+mkdir -p "$T/u"
+cp "$SLIRPBYPASS" "$T/u/slirpbypass"
+cp "$SBCLIENT" "$T/u/sbclient"
+BS="$T/u/bypass.sock"
+cat >"$T/u/wrap" <<WRAP
+#!/bin/sh
+exec $T/u/slirpbypass --bypass-socket $BS "\$@"
+WRAP
+chmod 0755 "$T/u/slirpbypass" "$T/u/sbclient" "$T/u/wrap"
+chown -R "$user" "$T/u"
+state="$T/u/rk"
+api="$state/.s4nn.sock"
+# the child waits (bounded) until the forward exists, so that its bind is
+# of a published port, then serves under the bypass
+child="i=0; while [ \$i -lt 100 ] && ! printf '{\"execute\":\"list_hostfwd\"}' | socat -t 2 - UNIX-CONNECT:$api 2>/dev/null | grep -q 18093; do sleep 0.1; i=\$((i+1)); done; exec $T/u/slirpbypass exec --socket $BS -- $T/u/sbclient serve-tcp 0.0.0.0 80 --timeout 80 --tag RK"
+
+sb_bg sb_as_user timeout 90 rootlesskit --state-dir="$state" --net=slirp4netns \
+    --mtu=65520 --slirp4netns-binary="$T/u/wrap" --port-driver=slirp4netns \
+    --pidns -p 127.0.0.1:18093:80/tcp sh -c "$child"
+RK_PID=$BG_PID
+RK_LOG=$BG_LOG
+if ! sb_wait_until 30 grep -q '^listening=' "$RK_LOG"; then
+    sed 's/^/    /' "$RK_LOG" >&2
+    sb_fail "the child's server did not start"
+fi
+pb_expect "$RK_LOG" listening 127.0.0.1:18093 "the child's socket is the host socket of the entry"
+O=$T/out
+pb_host "$O" tcp-connect 127.0.0.1 18093 || true
+[ "$(pb_reply_tag "$O")" = RK ] || sb_fail "host client: $(tr '\n' ' ' <"$O")"
+[ "$(pb_reply_peer "$O")" = "$(pb_get "$O" local)" ] ||
+    sb_fail "the child saw $(pb_reply_peer "$O"), the client is $(pb_get "$O" local)"
+ex=$(sb_api '{"execute":"list_hostfwd_ex"}' "$api")
+sb_assert_contains "$ex" '"host_port":18093,"guest_addr":"10.0.2.100","guest_port":80,"path":"bypass"' \
+    "list_hostfwd_ex behind rootlesskit"
+
+ctl() { sb_as_user timeout 20 rootlessctl --socket "$state/api.sock" "$@"; }
+list=$(ctl list-ports --json)
+id=$(printf '%s\n' "$list" | sed -n 's/.*"id":\([0-9]*\),"spec":{[^}]*"parentPort":18093.*/\1/p' | head -n1)
+[ -n "$id" ] || sb_fail "no id for 18093 in list-ports: $list"
+ctl remove-ports "$id" >/dev/null
+pb_host "$O" tcp-connect 127.0.0.1 18093 || true
+[ "$(pb_reply_tag "$O")" = RK ] && sb_fail "18093 still served after remove-ports"
+
+kill "$RK_PID" 2>/dev/null || true
+sb_wait_until 10 sh -c "! kill -0 $RK_PID 2>/dev/null" || true
+sb_log "PASS"

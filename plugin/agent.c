@@ -128,6 +128,7 @@ pb_agent_new(const PbAgentConfig *cfg, GMainContext *ctx, GError **error)
     PbCore *core;
     const char *env = g_getenv("SLIRPBYPASS_DEBUG");
     struct rlimit rl;
+    guint max_pending;
 
     pb_debug_enabled = cfg->debug || (env && *env && g_strcmp0(env, "0"));
     {
@@ -176,9 +177,10 @@ pb_agent_new(const PbAgentConfig *cfg, GMainContext *ctx, GError **error)
     core->outbound4 = cfg->outbound_addr;
     core->has_outbound6 = cfg->has_outbound_addr6;
     core->outbound6 = cfg->outbound_addr6;
-    core->max_pending = PB_MAX_PENDING;
+    max_pending = PB_MAX_PENDING;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-        core->max_pending = CLAMP(rl.rlim_cur / 4, 16, PB_MAX_PENDING);
+        max_pending = CLAMP(rl.rlim_cur / 4, 16, PB_MAX_PENDING);
+    core->pendings = pb_pendings_new(max_pending);
     core->procs = pb_procs_new(core->proc_fd, core->ctx);
     core->defaults = pb_sock_defaults_new();
     g_queue_init(&core->notifies);
@@ -277,6 +279,7 @@ pb_agent_free(PbAgent *agent)
     while ((n = g_queue_peek_head(&core->notifies)) != NULL)
         pb_notify_destroy(n);
     pb_handoffs_free(core->handoffs);
+    pb_pendings_free(core->pendings);
     pb_procs_free(core->procs);
     pb_routes_free(core->routes);
     pb_sock_defaults_free(core->defaults);

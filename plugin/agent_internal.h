@@ -10,7 +10,9 @@
  * notify.c to connect.c (connect), bindlisten.c (bind, listen, i386
  * socketcall), fastopen.c (the Fast Open sends and setsockopt) or answered
  * CONTINUE (everything else).  The handlers share call.c (one call and its
- * answers); connect.c uses proc.c (pidfds, target memory, /proc),
+ * answers); bindlisten.c hands published ports over (handoff.c, which
+ * lists host sockets with sockdiag.c); connect.c waits for blocking
+ * connects with pending.c and uses proc.c (pidfds, target memory, /proc),
  * sockstate.c (copying socket options), devlock.c (the interface lock) and
  * peerlock.c.  Everything runs on the one GMainContext.
  */
@@ -110,6 +112,7 @@ typedef union {
 /* ---- the shared core (agent.c) ---- */
 typedef struct PbNotify PbNotify;
 typedef struct PbHandoffs PbHandoffs;
+typedef struct PbPendings PbPendings;
 
 typedef struct {
     GMainContext *ctx;
@@ -129,17 +132,8 @@ typedef struct {
     struct sockaddr_in outbound4;
     gboolean has_outbound6;
     struct sockaddr_in6 outbound6;
-    GQueue notifies; /* PbNotify * */
-    guint npending;  /* blocking connects in progress */
-    guint max_pending;
-    /* blocking connects with SO_SNDTIMEO interrupted by a signal, for
-     * answering their SA_RESTART restart EINTR (connect.c) */
-    struct {
-        pid_t tid;
-        int fd;
-        gint64 when;
-    } interrupted[16];
-    guint n_interrupted;
+    GQueue notifies;      /* PbNotify * */
+    PbPendings *pendings; /* blocking connects in progress (pending.c) */
     /* counters, for debug and tests */
     guint64 n_bypassed;
     guint64 n_continued;
@@ -163,18 +157,13 @@ PbNotify *pb_notify_new(PbCore *core, int fd, gint64 pid, const char *id);
 void pb_notify_destroy(PbNotify *n);
 int pb_notify_get_fd(PbNotify *n);
 PbCore *pb_notify_get_core(PbNotify *n);
-/* Pending connects (connect.c) hang on their notify: destroying the
- * notify destroys them. */
-void pb_notify_add_pending(PbNotify *n, GSource *pending);
-void pb_notify_remove_pending(PbNotify *n, GSource *pending);
-/* The pending connects of @n (GSource *), for connect.c to search. */
-GQueue *pb_notify_get_pending(PbNotify *n);
 
 /* ---- call.c: one trapped call on a socket fd ---- */
 /* What a handler learned about one call. */
 typedef struct {
     PbCore *core;
     PbNotify *n;
+    const char *what; /* the call's name, for the debug log */
     int nfd;
     guint64 id;
     pid_t tid;
@@ -200,6 +189,39 @@ void pb_call_refuse_or_continue(PbCall *c, const char *why);
 void pb_call_refuse_with(PbCall *c, int err, const char *why);
 /* Never bypassed: identify, then CONTINUE or @err; releases the copy. */
 void pb_call_refuse_if_host(PbCall *c, int err, const char *why);
+/* Install *@host over @target_fd of @tid (ADDFD; our reference is dropped,
+ * *@host = -1) and reply @result.  0 if injected; -ENOENT if the
+ * notification is gone; another -errno if nothing was injected and the
+ * call still needs an answer. */
+int pb_call_inject(PbCore *core, int nfd, guint64 id, pid_t tid, int *host,
+                   int target_fd, gboolean cloexec, gboolean blocking,
+                   int result);
+/* getsockopt of an int; -1 on failure. */
+int pb_sock_int(int fd, int level, int name);
+
+/* ---- pending.c: blocking connects in progress ---- */
+typedef struct PbPending PbPending;
+PbPendings *pb_pendings_new(guint max);
+void pb_pendings_free(PbPendings *ps);
+/* Destroy the waits of a notify that stops being served. */
+void pb_pendings_cancel(PbPendings *ps, PbNotify *n);
+/* Any waits, or recently interrupted ones? */
+gboolean pb_pendings_busy(PbPendings *ps);
+/* Is connect(@fd) of @tid the restart of an interrupted wait with
+ * SO_SNDTIMEO (answer EINTR)?  Releases a dead wait of the same call. */
+gboolean pb_pending_restarted(PbPendings *ps, PbNotify *n, pid_t tid, int fd);
+/* Wait for @host's connect on the main loop (see pending.c); NULL if too
+ * many wait already (@host stays the caller's). */
+PbPending *pb_pending_start(PbCall *c, int host, const struct timeval *sndtimeo,
+                            gboolean answer_only, int family);
+/* The TCP state of @fd (first byte of TCP_INFO), -1 if not TCP. */
+int pb_tcp_state(int fd);
+/* connect() on the agent's copy of a shared socket under a 100 ms
+ * watchdog: 0 or -errno (-EINTR when it fired). */
+int pb_watched_connect(int dup, const struct sockaddr *sa, socklen_t len);
+/* The kernel's connect() answer for a host socket in use, learnt on the
+ * agent's copy without CONTINUE.  0 or -errno. */
+int pb_probe_connect(int dup, int family);
 
 /* ---- connect.c ---- */
 /* Answer one connect() notification (now, or later from the loop). */

@@ -27,6 +27,7 @@ continue_unless_host(PbCore *core, PbNotify *n, const struct seccomp_notif *req,
 {
     PbCall c = pb_call_init(core, n, req);
 
+    c.what = what;
     if (core->disabled) {
         pb_call_continue(&c, NULL);
         return;
@@ -53,6 +54,7 @@ pb_bind_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
     PbSockaddr sa;
     int addrlen = (int)(guint32)req->data.args[2];
 
+    c.what = "bind";
     if (core->disabled || core->handoffs == NULL) {
         continue_unless_host(core, n, req, "bind");
         return;
@@ -94,6 +96,7 @@ pb_listen_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
 {
     PbCall c = pb_call_init(core, n, req);
 
+    c.what = "listen";
     if (core->disabled || core->handoffs == NULL) {
         continue_unless_host(core, n, req, "listen");
         return;
@@ -137,6 +140,8 @@ pb_socketcall_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
     guint32 call = (guint32)req->data.args[0];
     /* the kernel copies exactly nargs[call] words (listen: fd, backlog) */
     gsize len = (call == PB_SYS_LISTEN ? 2 : 3) * sizeof args[0];
+
+    c.what = "socketcall";
 
     if (pb_fastopen_socketcall(core, n, req, call))
         return;

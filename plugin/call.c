@@ -16,6 +16,7 @@
 #include "agent_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -33,10 +34,11 @@ pb_call_continue(PbCall *c, const char *why)
 
     c->core->n_continued++;
     if (why)
-        pb_debug("connect pid %d fd %d: continue: %s", (int)c->tid,
+        pb_debug("%s pid %d fd %d: continue: %s", c->what, (int)c->tid,
                  c->target_fd, why);
     if (r < 0 && r != -ENOENT)
-        pb_debug("connect pid %d: continue: %s", (int)c->tid, g_strerror(-r));
+        pb_debug("%s pid %d: continue: %s", c->what, (int)c->tid,
+                 g_strerror(-r));
 }
 
 /*
@@ -48,7 +50,7 @@ pb_reply_result(PbCore *core, int nfd, guint64 id, pid_t tid, int err)
     int r = pb_notif_respond(nfd, id, 0, err);
 
     if (r < 0 && r != -ENOENT)
-        pb_debug("connect pid %d: reply: %s", (int)tid, g_strerror(-r));
+        pb_debug("pid %d: reply: %s", (int)tid, g_strerror(-r));
 }
 
 /*
@@ -64,7 +66,7 @@ pb_call_refuse_or_continue(PbCall *c, const char *why)
         return;
     }
     c->core->n_errors++;
-    pb_debug("connect pid %d fd %d: host socket refused: %s", (int)c->tid,
+    pb_debug("%s pid %d fd %d: host socket refused: %s", c->what, (int)c->tid,
              c->target_fd, why);
     pb_reply_result(c->core, c->nfd, c->id, c->tid, -ENETUNREACH);
 }
@@ -80,8 +82,8 @@ pb_call_refuse_with(PbCall *c, int err, const char *why)
         pb_call_continue(c, why);
         return;
     }
-    pb_debug("connect pid %d fd %d: host socket: %s", (int)c->tid, c->target_fd,
-             why ? why : g_strerror(-err));
+    pb_debug("%s pid %d fd %d: host socket: %s", c->what, (int)c->tid,
+             c->target_fd, why ? why : g_strerror(-err));
     pb_reply_result(c->core, c->nfd, c->id, c->tid, err);
 }
 
@@ -122,6 +124,7 @@ pb_call_init(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
     PbCall c = {
         .core = core,
         .n = n,
+        .what = "connect",
         .nfd = pb_notify_get_fd(n),
         .id = req->id,
         .tid = (pid_t)req->pid,
@@ -146,4 +149,51 @@ pb_call_refuse_if_host(PbCall *c, int err, const char *why)
         close(c->dup);
         c->dup = -1;
     }
+}
+
+/**
+ * pb_sock_int: getsockopt of an int; -1 on failure.
+ */
+int
+pb_sock_int(int fd, int level, int name)
+{
+    int v = 0;
+    socklen_t len = sizeof v;
+
+    if (getsockopt(fd, level, name, &v, &len) < 0)
+        return -1;
+    return v;
+}
+
+/**
+ * pb_call_inject: install *@host over the target's fd and reply @result.  Our
+ * reference to the host socket is dropped before the reply, so that the
+ * target holds the last one and a quick close() there runs the TCP close
+ * in the target's context, not in the agent's.
+ * Returns: 0 if injected (the reply may still have found the target gone:
+ * then it behaves like a kernel connect interrupted after the SYN);
+ * -ENOENT if the notification is gone; another -errno if nothing was
+ * injected and the call still needs an answer.
+ */
+int
+pb_call_inject(PbCore *core, int nfd, guint64 id, pid_t tid, int *host,
+               int target_fd, gboolean cloexec, gboolean blocking, int result)
+{
+    int r;
+
+    /* the original was blocking: so is its replacement (after connecting
+     * without blocking the loop) */
+    if (blocking && fcntl(*host, F_SETFL, 0) < 0)
+        return -errno;
+    r = pb_notif_addfd(nfd, id, *host, target_fd, cloexec);
+    if (r < 0) {
+        if (r != -ENOENT)
+            pb_debug("pid %d: addfd: %s", (int)tid, g_strerror(-r));
+        return r;
+    }
+    close(*host);
+    *host = -1;
+    core->n_bypassed++;
+    pb_reply_result(core, nfd, id, tid, result);
+    return 0;
 }

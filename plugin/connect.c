@@ -46,7 +46,7 @@
  *      fd, close-on-exec as the original had it) and reply 0 or
  *      -EINPROGRESS at once.  Immediate errors (ECONNREFUSED on loopback)
  *      are replied as they are, nothing injected.  Blocking original:
- *      wait on the main loop for POLLOUT (PbPending), honouring the
+ *      wait on the main loop for POLLOUT (pending.c), honouring the
  *      original's SO_SNDTIMEO (on timeout inject and reply -EINPROGRESS,
  *      as the kernel's blocking connect does); on success clear
  *      O_NONBLOCK, inject, reply 0; on failure reply the error (the
@@ -87,63 +87,6 @@
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT 24
 #endif
-
-/* SO_SNDTIMEO values above this are treated as no timeout. */
-#define PB_MAX_TIMEOUT_SEC (366 * 24 * 3600)
-/* How often a waiting blocking connect re-checks its notification. */
-#define PB_IDVALID_INTERVAL_US (200 * G_TIME_SPAN_MILLISECOND)
-
-/* A blocking connect waiting for completion. */
-typedef struct {
-    GSource source;
-    PbNotify *n;
-    guint64 id;
-    pid_t tid;
-    int host;
-    int target_fd;
-    gboolean cloexec;
-    gboolean is_host; /* the original was an injected host socket */
-    /* a repeated blocking connect of an injected host socket: @host is the
-     * agent's copy of it, and the answer is the kernel's (answer_in_use) */
-    gboolean answer_only;
-    int family;
-    gpointer tag;
-    gint64 deadline;   /* monotonic us, 0: none */
-    gint64 next_check; /* next ID_VALID */
-} PbPending;
-
-/*
- * get_int: getsockopt of an int; -1 on failure.
- */
-static int
-get_int(int fd, int level, int name)
-{
-    int v = 0;
-    socklen_t len = sizeof v;
-
-    if (getsockopt(fd, level, name, &v, &len) < 0)
-        return -1;
-    return v;
-}
-
-/*
- * tcp_state: the TCP state (TCP_ESTABLISHED, TCP_CLOSE, ...) of @fd, or -1
- * if it is not a TCP socket (TCP_INFO only works on TCP sockets).  A TCP
- * socket in any state but TCP_CLOSE is connecting or connected: the
- * kernel refuses to start another connection on it (EALREADY, EISCONN, or
- * the pending error of a failed attempt), and answer_in_use() asks it on
- * the agent's copy.
- */
-static int
-tcp_state(int fd)
-{
-    guint8 info[8] = { 0 }; /* tcpi_state is the first byte */
-    socklen_t len = sizeof info;
-
-    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, info, &len) < 0 || len < 1)
-        return -1;
-    return info[0];
-}
 
 /*
  * served_socket: is the socket @c->dup (cookie @cookie) in the served
@@ -246,104 +189,6 @@ bind_outbound(PbCore *core, int host, int domain, const PbSockaddr *dst)
 }
 
 /*
- * inject: install *@host over the target's fd and reply @result.  Our
- * reference to the host socket is dropped before the reply, so that the
- * target holds the last one and a quick close() there runs the TCP close
- * in the target's context, not in the agent's.
- * Returns: 0 if injected (the reply may still have found the target gone:
- * then it behaves like a kernel connect interrupted after the SYN);
- * -ENOENT if the notification is gone; another -errno if nothing was
- * injected and the call still needs an answer.
- */
-static int
-inject(PbCore *core, int nfd, guint64 id, pid_t tid, int *host, int target_fd,
-       gboolean cloexec, gboolean blocking, int result)
-{
-    int r;
-
-    /* the original was blocking: so is its replacement (after connecting
-     * without blocking the loop) */
-    if (blocking && fcntl(*host, F_SETFL, 0) < 0)
-        return -errno;
-    r = pb_notif_addfd(nfd, id, *host, target_fd, cloexec);
-    if (r < 0) {
-        if (r != -ENOENT)
-            pb_debug("connect pid %d: addfd: %s", (int)tid, g_strerror(-r));
-        return r;
-    }
-    close(*host);
-    *host = -1;
-    core->n_bypassed++;
-    pb_reply_result(core, nfd, id, tid, result);
-    return 0;
-}
-
-/*
- * watched_connect: connect() on @dup, the agent's copy of a socket whose
- * file the container shares: the container decides whether it blocks (and
- * its SO_SNDTIMEO), and another thread of it can start a connection on it
- * at any moment (sendto(MSG_FASTOPEN) through i386 socketcall, a won
- * race), so a call that should return at once may wait for a handshake.
- * A 100 ms watchdog (SIGALRM; on_alarm() in agent.c interrupts without
- * restarting) keeps that from holding the agent: the call then fails with
- * EINTR.
- * Returns: 0 or -errno.
- */
-static int
-watched_connect(int dup, const struct sockaddr *sa, socklen_t len)
-{
-    const struct itimerval arm = { .it_value = { 0, 100 * 1000 } };
-    const struct itimerval off = { { 0, 0 }, { 0, 0 } };
-    int r;
-
-    setitimer(ITIMER_REAL, &arm, NULL);
-    r = connect(dup, sa, len) < 0 ? -errno : 0;
-    setitimer(ITIMER_REAL, &off, NULL);
-    return r;
-}
-
-/*
- * probe_connect: connect() on the agent's copy @dup of a host socket that
- * is connecting or connected, to learn the kernel's
- * answer for the socket (EALREADY, 0 once established, then EISCONN, or
- * the error of a failed attempt) without CONTINUE.
- *
- * The address is @family's unspecified address, port 0, at full length
- * (SELinux checks the length before TCP does): the kernel's answer for a
- * socket in use does not look at it, and a socket that another thread
- * made unconnected in the meantime only tries port 0 of an address of the
- * interface it is locked to (the kernel turns the unspecified address
- * into a local one), where nothing can listen.  Should an LSM refuse the
- * probe (EINVAL, EACCES, EPERM) while the socket is still in use, the
- * answer is derived from the state: EALREADY while connecting, EISCONN
- * after (where the kernel would say 0 once, then EISCONN; APR takes both
- * as success).  Under the watchdog of watched_connect(), EINTR is answered
- * EALREADY, what the kernel says when a wait for a connection in progress
- * times out.
- * Returns: 0 or -errno.
- */
-static int
-probe_connect(int dup, int family)
-{
-    PbSockaddr probe;
-    socklen_t len;
-    int r, now;
-
-    memset(&probe, 0, sizeof probe);
-    probe.sa.sa_family = (sa_family_t)family;
-    len = family == AF_INET6 ? sizeof probe.in6 : sizeof probe.in;
-    r = watched_connect(dup, &probe.sa, len);
-    if (r != -EINTR && r != -EINVAL && r != -EACCES && r != -EPERM)
-        return r;
-    now = tcp_state(dup);
-    if (now < 0 || now == TCP_CLOSE)
-        return r;
-    if (now == TCP_SYN_SENT || now == TCP_SYN_RECV || r == -EINTR)
-        return -EALREADY;
-    return -EISCONN;
-}
-
-/*
  * probe_closed: connect() on the agent's copy @dup of a host socket in
  * TCP_CLOSE, with an address only as long as its family field.  The kernel
  * never reads past the family where it gives the answer the program's own
@@ -358,7 +203,7 @@ probe_connect(int dup, int family)
  * "unconnected: judge the new destination" (also for a socket that
  * shutdown() made unusable, where the kernel would say EINVAL for good,
  * and where an LSM checks address lengths first).  Under the watchdog of
- * watched_connect(): should the socket be connecting again by the time the
+ * pb_watched_connect(): should the socket be connecting again by the time the
  * call runs, a blocking one would wait for the handshake.
  * Returns: 0 or -errno.
  */
@@ -366,229 +211,12 @@ static int
 probe_closed(int dup, int family)
 {
     struct sockaddr sa = { .sa_family = (sa_family_t)family };
-    int r = watched_connect(dup, &sa, sizeof sa.sa_family);
+    int r = pb_watched_connect(dup, &sa, sizeof sa.sa_family);
 
     /* it started connecting behind the agent's back (a blocking socket
      * waits for the handshake): what the kernel says for a connection in
      * progress */
     return r == -EINTR ? -EALREADY : r;
-}
-
-/* ---- blocking connects ---- */
-
-/*
- * pending_finish: stop waiting; the host fd is closed by finalize.
- */
-static void
-pending_finish(PbPending *p)
-{
-    g_source_destroy(&p->source);
-    pb_notify_remove_pending(p->n, &p->source);
-}
-
-/*
- * remember_interrupted: a blocking connect of @tid on @fd with SO_SNDTIMEO
- * set was interrupted by a signal.  The kernel's own connect would have
- * returned EINTR (sock_intr_errno() restarts only without a timeout); the
- * notification returns ERESTARTSYS instead, so with SA_RESTART the call
- * comes back as a new notification, which restarted_after_timeout()
- * answers EINTR.
- */
-static void
-remember_interrupted(PbCore *core, pid_t tid, int fd)
-{
-    guint i = core->n_interrupted % G_N_ELEMENTS(core->interrupted);
-
-    core->interrupted[i].tid = tid;
-    core->interrupted[i].fd = fd;
-    core->interrupted[i].when = g_get_monotonic_time();
-    core->n_interrupted++;
-}
-
-/*
- * restarted_after_timeout: is this call (@tid, @fd) the SA_RESTART
- * restart of an interrupted blocking connect that had SO_SNDTIMEO set?
- * A still registered pending connect of the same task is dead by
- * definition (a task makes one call at a time): it is released here.
- * Limitation: without SA_RESTART the task already got EINTR, and if it
- * calls connect() again on the same fd within a second, that call gets
- * one more EINTR (the kernel would answer EALREADY or keep waiting).
- */
-static gboolean
-restarted_after_timeout(PbCore *core, PbNotify *n, pid_t tid, int fd)
-{
-    GQueue *q = pb_notify_get_pending(n);
-    gint64 now;
-
-    for (GList *l = q->head; l != NULL; l = l->next) {
-        PbPending *p = l->data;
-
-        if (p->tid == tid && p->target_fd == fd) {
-            gboolean had_timeout = p->deadline != 0;
-
-            pending_finish(p);
-            return had_timeout;
-        }
-    }
-    if (core->n_interrupted == 0)
-        return FALSE;
-    now = g_get_monotonic_time();
-    for (guint i = 0; i < G_N_ELEMENTS(core->interrupted); i++) {
-        if (core->interrupted[i].tid == tid && core->interrupted[i].fd == fd &&
-            now - core->interrupted[i].when < G_USEC_PER_SEC) {
-            core->interrupted[i].tid = 0;
-            return TRUE;
-        }
-    }
-    return FALSE;
-}
-
-/*
- * pending_fail_open: the new socket could not be installed.  A container
- * socket goes the slirp path (CONTINUE); an injected host socket must not
- * run the call unchecked in the host namespace (the container can make
- * ADDFD fail on purpose, e.g. by lowering RLIMIT_NOFILE), so it is refused
- * as pb_call_refuse_or_continue() does.
- */
-static void
-pending_fail_open(PbPending *p, int nfd)
-{
-    if (p->is_host)
-        pb_reply_result(pb_notify_get_core(p->n), nfd, p->id, p->tid,
-                        -ENETUNREACH);
-    else
-        pb_notif_continue(nfd, p->id);
-}
-
-/*
- * pending_dispatch: the host socket became writable, the deadline passed,
- * or it is time to check the notification.
- */
-static gboolean
-pending_dispatch(GSource *source, GSourceFunc cb, gpointer data)
-{
-    PbPending *p = (PbPending *)source;
-    PbCore *core = pb_notify_get_core(p->n);
-    int nfd = pb_notify_get_fd(p->n);
-    GIOCondition cond = g_source_query_unix_fd(source, p->tag);
-    gint64 now = g_source_get_time(source);
-    gint64 next;
-
-    if (p->answer_only && (cond & (G_IO_OUT | G_IO_ERR | G_IO_HUP))) {
-        /* no longer connecting: the kernel's answer comes at once */
-        pb_reply_result(core, nfd, p->id, p->tid,
-                        probe_connect(p->host, p->family));
-        pending_finish(p);
-        return G_SOURCE_REMOVE;
-    }
-    if (p->answer_only && p->deadline != 0 && now >= p->deadline) {
-        /* SO_SNDTIMEO over a connect already in progress: EALREADY */
-        pb_reply_result(core, nfd, p->id, p->tid, -EALREADY);
-        pending_finish(p);
-        return G_SOURCE_REMOVE;
-    }
-    if (cond & (G_IO_OUT | G_IO_ERR | G_IO_HUP)) {
-        int err = get_int(p->host, SOL_SOCKET, SO_ERROR);
-
-        if (err == 0) {
-            int r = inject(core, nfd, p->id, p->tid, &p->host, p->target_fd,
-                           p->cloexec, TRUE, 0);
-
-            if (r < 0 && r != -ENOENT)
-                pending_fail_open(p, nfd);
-        } else {
-            if (err < 0)
-                err = EIO;
-            pb_reply_result(core, nfd, p->id, 0, -err);
-        }
-        pending_finish(p);
-        return G_SOURCE_REMOVE;
-    }
-    if (p->deadline != 0 && now >= p->deadline) {
-        /* SO_SNDTIMEO expired: the kernel returns EINPROGRESS and the
-         * socket keeps connecting */
-        int r = inject(core, nfd, p->id, p->tid, &p->host, p->target_fd,
-                       p->cloexec, TRUE, -EINPROGRESS);
-
-        if (r < 0 && r != -ENOENT)
-            pending_fail_open(p, nfd);
-        pending_finish(p);
-        return G_SOURCE_REMOVE;
-    }
-    if (now >= p->next_check) {
-        if (pb_notif_id_valid(nfd, p->id) < 0) {
-            /* interrupted by a signal, or the process exited */
-            if (p->deadline != 0)
-                remember_interrupted(core, p->tid, p->target_fd);
-            pending_finish(p);
-            return G_SOURCE_REMOVE;
-        }
-        p->next_check = now + PB_IDVALID_INTERVAL_US;
-    }
-    next = p->next_check;
-    if (p->deadline != 0 && p->deadline < next)
-        next = p->deadline;
-    g_source_set_ready_time(source, next);
-    return G_SOURCE_CONTINUE;
-}
-
-/*
- * pending_finalize: close the host socket unless it was injected (then the
- * target has its own reference and ours goes too).
- */
-static void
-pending_finalize(GSource *source)
-{
-    PbPending *p = (PbPending *)source;
-
-    if (p->host >= 0)
-        close(p->host);
-}
-
-static GSourceFuncs pending_funcs = {
-    .dispatch = pending_dispatch,
-    .finalize = pending_finalize,
-};
-
-/*
- * pending_start: wait for @host's connect on the main loop.
- * Returns: (transfer none) the wait (owned by the notify), or NULL if too
- * many are waiting already.
- */
-static PbPending *
-pending_start(PbCall *c, int host, const struct timeval *sndtimeo)
-{
-    PbPending *p;
-    gint64 now = g_get_monotonic_time();
-
-    if (c->core->npending >= c->core->max_pending)
-        return NULL;
-    p = (PbPending *)g_source_new(&pending_funcs, sizeof(PbPending));
-    p->n = c->n;
-    p->id = c->id;
-    p->tid = c->tid;
-    p->host = host;
-    p->target_fd = c->target_fd;
-    p->cloexec = (c->fdflags & O_CLOEXEC) != 0;
-    p->is_host = c->is_host;
-    /* SO_SNDTIMEO can be up to ~1e16 s: beyond a year it is "no timeout",
-     * which also keeps the multiplication from overflowing */
-    if ((sndtimeo->tv_sec != 0 || sndtimeo->tv_usec != 0) &&
-        sndtimeo->tv_sec < PB_MAX_TIMEOUT_SEC)
-        p->deadline =
-            now + sndtimeo->tv_sec * G_USEC_PER_SEC + sndtimeo->tv_usec;
-    p->next_check = now + PB_IDVALID_INTERVAL_US;
-    p->tag =
-        g_source_add_unix_fd(&p->source, host, G_IO_OUT | G_IO_ERR | G_IO_HUP);
-    g_source_set_ready_time(
-        &p->source, p->deadline && p->deadline < p->next_check ? p->deadline
-                                                               : p->next_check);
-    g_source_set_name(&p->source, "pb-connect");
-    g_source_set_can_recurse(&p->source, TRUE); /* see notify.c */
-    g_source_attach(&p->source, c->core->ctx);
-    pb_notify_add_pending(c->n, &p->source);
-    g_source_unref(&p->source); /* the notify holds it */
-    return p;
 }
 
 /*
@@ -618,19 +246,17 @@ answer_in_use(PbCall *c, int family, int state)
         (fl = fcntl(c->dup, F_GETFL)) < 0 || (fl & O_NONBLOCK) ||
         poll(&pfd, 1, 0) != 0) {
         pb_reply_result(c->core, c->nfd, c->id, c->tid,
-                        probe_connect(c->dup, family));
+                        pb_probe_connect(c->dup, family));
         return;
     }
     /* blocking, and neither writable nor failed: still connecting */
     if (getsockopt(c->dup, SOL_SOCKET, SO_SNDTIMEO, &sndtimeo, &len) < 0)
         memset(&sndtimeo, 0, sizeof sndtimeo);
-    p = pending_start(c, c->dup, &sndtimeo);
+    p = pb_pending_start(c, c->dup, &sndtimeo, TRUE, family);
     if (p == NULL) {
         pb_reply_result(c->core, c->nfd, c->id, c->tid, -EALREADY);
         return;
     }
-    p->answer_only = TRUE;
-    p->family = family;
     c->dup = -1; /* the wait owns the agent's copy now */
 }
 
@@ -729,8 +355,8 @@ bypass(PbCall *c, int domain, int type, int proto, const PbSockaddr *dst,
                ifindex);
     }
     if (r == 0 || !blocking) {
-        r = inject(core, c->nfd, c->id, c->tid, &host, c->target_fd, cloexec,
-                   blocking, r == 0 ? 0 : -EINPROGRESS);
+        r = pb_call_inject(core, c->nfd, c->id, c->tid, &host, c->target_fd,
+                           cloexec, blocking, r == 0 ? 0 : -EINPROGRESS);
         if (r < 0 && r != -ENOENT)
             pb_call_refuse_or_continue(c, "inject failed");
         if (host >= 0)
@@ -742,10 +368,10 @@ bypass(PbCall *c, int domain, int type, int proto, const PbSockaddr *dst,
      * when connect() releases the socket lock): one poll() spares the
      * pending source and a loop iteration. */
     if (poll(&(struct pollfd){ .fd = host, .events = POLLOUT }, 1, 0) == 1) {
-        err = get_int(host, SOL_SOCKET, SO_ERROR);
+        err = pb_sock_int(host, SOL_SOCKET, SO_ERROR);
         if (err == 0) {
-            r = inject(core, c->nfd, c->id, c->tid, &host, c->target_fd,
-                       cloexec, TRUE, 0);
+            r = pb_call_inject(core, c->nfd, c->id, c->tid, &host, c->target_fd,
+                               cloexec, TRUE, 0);
             if (r < 0 && r != -ENOENT)
                 pb_call_refuse_or_continue(c, "inject failed");
         } else {
@@ -755,7 +381,7 @@ bypass(PbCall *c, int domain, int type, int proto, const PbSockaddr *dst,
             close(host);
         return;
     }
-    if (pending_start(c, host, &sndtimeo) == NULL) {
+    if (pb_pending_start(c, host, &sndtimeo, FALSE, 0) == NULL) {
         close(host);
         pb_call_refuse_or_continue(c, "too many blocking connects in progress");
     }
@@ -807,15 +433,15 @@ handle_socket(PbCall *c, PbPolicyVerdict verdict, const PbSockaddr *dst,
         pb_call_continue(c, "bound or connected socket");
         return;
     }
-    type = get_int(c->dup, SOL_SOCKET, SO_TYPE);
-    proto = get_int(c->dup, SOL_SOCKET, SO_PROTOCOL);
+    type = pb_sock_int(c->dup, SOL_SOCKET, SO_TYPE);
+    proto = pb_sock_int(c->dup, SOL_SOCKET, SO_PROTOCOL);
     if (type < 0 || proto < 0) {
         pb_call_refuse_or_continue(c, "socket type unknown");
         return;
     }
     type &= 0xf;
     if (type == SOCK_STREAM && proto == IPPROTO_TCP) {
-        /* a host socket here is closed: tcp_state() was checked first */
+        /* a host socket here is closed: pb_tcp_state() was checked first */
     } else if (type == SOCK_DGRAM && proto == IPPROTO_UDP) {
         if (!core->udp) {
             pb_call_refuse_or_continue(
@@ -827,7 +453,7 @@ handle_socket(PbCall *c, PbPolicyVerdict verdict, const PbSockaddr *dst,
         pb_call_refuse_or_continue(c, "not TCP or UDP");
         return;
     }
-    if (!c->is_host && get_int(c->dup, SOL_SOCKET, SO_BINDTOIFINDEX) > 0) {
+    if (!c->is_host && pb_sock_int(c->dup, SOL_SOCKET, SO_BINDTOIFINDEX) > 0) {
         pb_call_continue(c, "bound to a device");
         return;
     }
@@ -864,8 +490,8 @@ pb_connect_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
      * can change it in between). */
     if (!pb_call_identify(&c))
         goto out;
-    if ((core->npending > 0 || core->n_interrupted > 0) &&
-        restarted_after_timeout(core, n, c.tid, c.target_fd)) {
+    if (pb_pendings_busy(core->pendings) &&
+        pb_pending_restarted(core->pendings, n, c.tid, c.target_fd)) {
         pb_debug("connect pid %d fd %d: restart after an interrupted "
                  "connect with SO_SNDTIMEO: EINTR",
                  (int)c.tid, c.target_fd);
@@ -899,7 +525,7 @@ pb_connect_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
     /* The common repeat: a program that got EINPROGRESS calls connect()
      * again to learn the outcome (ab, APR, event loops); any address will
      * do for that, so the policy is not asked. */
-    state = c.is_host ? tcp_state(c.dup) : -1;
+    state = c.is_host ? pb_tcp_state(c.dup) : -1;
     if (state >= 0 && state != TCP_CLOSE) {
         answer_in_use(&c, sa.sa.sa_family, state);
         goto out;

@@ -113,8 +113,15 @@ pb_handoffs_new(PbCore *core, const PbPortOps *ops)
     PbHandoffs *hs;
     PbSockDiag *diag;
 
-    if (ops == NULL || core->disabled || !core->udp)
+    if (ops == NULL || core->disabled)
         return NULL;
+    if (!core->udp) {
+        pb_log("port hand-off off: with --disable-host-loopback or "
+               "--bypass-ignore published ports stay on the slirp path (a "
+               "listener cannot be locked to one interface; docs/bypass.md, "
+               "\"Published ports\")");
+        return NULL;
+    }
     diag = pb_sockdiag_new(&error);
     if (diag == NULL) {
         pb_log("%s: published ports stay on the slirp path", error->message);
@@ -144,15 +151,6 @@ pb_handoffs_free(PbHandoffs *hs)
     g_hash_table_destroy(hs->by_id);
     pb_sockdiag_free(hs->diag);
     g_free(hs);
-}
-
-static int
-get_int(int fd, int level, int name)
-{
-    int v = 0;
-    socklen_t len = sizeof v;
-
-    return getsockopt(fd, level, name, &v, &len) < 0 ? -errno : v;
 }
 
 static guint64
@@ -392,7 +390,7 @@ make_socket(PbHandoffs *hs, PbCall *c, const PbPort *port, int family, int type,
     /* an IPv6 host address is an IPv6-only forward (port-driver/table.c);
      * an IPv4 one reached through a v4-mapped bind needs it off */
     /* SO_REUSEADDR matters here: this is the socket that binds */
-    if (get_int(c->dup, SOL_SOCKET, SO_REUSEADDR) > 0)
+    if (pb_sock_int(c->dup, SOL_SOCKET, SO_REUSEADDR) > 0)
         (void)setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     v6only = port->host.ss_family == AF_INET6;
     if ((family == AF_INET6 && setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v6only,
@@ -436,10 +434,10 @@ pb_handoff_bind(PbHandoffs *hs, PbCall *c, const PbSockaddr *addr)
         return FALSE;
     family = addr->sa.sa_family;
     if ((family != AF_INET && family != AF_INET6) || sa_port(&addr->ss) == 0 ||
-        get_int(c->dup, SOL_SOCKET, SO_DOMAIN) != family)
+        pb_sock_int(c->dup, SOL_SOCKET, SO_DOMAIN) != family)
         return FALSE;
-    type = get_int(c->dup, SOL_SOCKET, SO_TYPE);
-    proto = get_int(c->dup, SOL_SOCKET, SO_PROTOCOL);
+    type = pb_sock_int(c->dup, SOL_SOCKET, SO_TYPE);
+    proto = pb_sock_int(c->dup, SOL_SOCKET, SO_PROTOCOL);
     if (!((type == SOCK_STREAM && proto == IPPROTO_TCP) ||
           (type == SOCK_DGRAM && proto == IPPROTO_UDP)))
         return FALSE;
@@ -447,14 +445,14 @@ pb_handoff_bind(PbHandoffs *hs, PbCall *c, const PbSockaddr *addr)
     if (getsockname(c->dup, &local.sa, &llen) < 0 || sa_port(&local.ss) != 0)
         return FALSE;
     if (family == AF_INET6)
-        dual = get_int(c->dup, IPPROTO_IPV6, IPV6_V6ONLY) == 0;
+        dual = pb_sock_int(c->dup, IPPROTO_IPV6, IPV6_V6ONLY) == 0;
     port = find_port(hs, proto, addr, dual);
     if (port == NULL)
         return FALSE;
     if (pb_procs_fdinfo(core->procs, c->tid, c->target_fd, &c->fdflags, &ino) <
         0)
         return FALSE;
-    rec.reuseport = get_int(c->dup, SOL_SOCKET, SO_REUSEPORT) > 0;
+    rec.reuseport = pb_sock_int(c->dup, SOL_SOCKET, SO_REUSEPORT) > 0;
     h = g_hash_table_lookup(hs->by_id, GUINT_TO_POINTER(port->id));
     if (h != NULL && prune(hs, h) > 0) {
         /* what the kernel says to a second bind of one port */
@@ -585,8 +583,8 @@ pb_handoff_redirect(PbHandoffs *hs, int sock, const PbSockaddr *dst,
     int family = dst->sa.sa_family;
 
     if (hs == NULL || g_hash_table_size(hs->by_id) == 0 ||
-        get_int(sock, SOL_SOCKET, SO_TYPE) != SOCK_STREAM ||
-        get_int(sock, SOL_SOCKET, SO_PROTOCOL) != IPPROTO_TCP)
+        pb_sock_int(sock, SOL_SOCKET, SO_TYPE) != SOCK_STREAM ||
+        pb_sock_int(sock, SOL_SOCKET, SO_PROTOCOL) != IPPROTO_TCP)
         return FALSE;
     /* the wildcard is not a destination */
     if ((family == AF_INET && dst->in.sin_addr.s_addr == htonl(INADDR_ANY)) ||

@@ -145,8 +145,7 @@ struct PbNotify {
     gpointer tag;
     gint64 pid;
     char *id;
-    GQueue pending; /* GSource * (a reference each) */
-    GList *link;    /* in core->notifies */
+    GList *link; /* in core->notifies */
 };
 
 /* The calls the filters trap, and what each (arch, number) pair means. */
@@ -415,7 +414,6 @@ pb_notify_new(PbCore *core, int fd, gint64 pid, const char *id)
     n->fd = fd;
     n->pid = pid;
     n->id = g_strdup(id);
-    g_queue_init(&n->pending);
     n->tag =
         g_source_add_unix_fd(&n->source, fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
     enable_sync_wakeup(fd);
@@ -444,15 +442,9 @@ pb_notify_new(PbCore *core, int fd, gint64 pid, const char *id)
 void
 pb_notify_destroy(PbNotify *n)
 {
-    GSource *p;
-
     if (n->link == NULL)
         return;
-    while ((p = g_queue_pop_head(&n->pending)) != NULL) {
-        n->core->npending--;
-        g_source_destroy(p);
-        g_source_unref(p);
-    }
+    pb_pendings_cancel(n->core->pendings, n);
     g_queue_delete_link(&n->core->notifies, n->link);
     n->link = NULL;
     pb_log("notify fd closed (pid %" G_GINT64_FORMAT "%s%s)", n->pid,
@@ -486,42 +478,4 @@ PbCore *
 pb_notify_get_core(PbNotify *n)
 {
     return n->core;
-}
-
-/**
- * pb_notify_add_pending:
- * @n: a notify
- * @pending: a pending connect's source; @n takes a reference
- */
-void
-pb_notify_add_pending(PbNotify *n, GSource *pending)
-{
-    g_queue_push_tail(&n->pending, g_source_ref(pending));
-    n->core->npending++;
-}
-
-/**
- * pb_notify_remove_pending:
- * @n: a notify
- * @pending: a pending connect's source, done; its reference is dropped
- */
-void
-pb_notify_remove_pending(PbNotify *n, GSource *pending)
-{
-    if (g_queue_remove(&n->pending, pending)) {
-        n->core->npending--;
-        g_source_unref(pending);
-    }
-}
-
-/**
- * pb_notify_get_pending:
- * @n: a notify
- *
- * Returns: (transfer none) the queue of its pending connects' sources.
- */
-GQueue *
-pb_notify_get_pending(PbNotify *n)
-{
-    return &n->pending;
 }

@@ -28,10 +28,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
-
 /* clang-format would space the dashes of the stringified quark name */
 // clang-format off
 G_DEFINE_QUARK(pb-error-quark, pb_error)
@@ -41,27 +37,6 @@ struct PbAgent {
     PbCore core;
     PbListener *listener;
 };
-
-/*
- * netns_cookie_of_self: SO_NETNS_COOKIE of a socket in our own namespace.
- * Returns: the cookie, 0 if the kernel has none.
- */
-static guint64
-netns_cookie_of_self(void)
-{
-    guint64 cookie = 0;
-    socklen_t len = sizeof cookie;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-    if (fd < 0)
-        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return 0;
-    if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0)
-        cookie = 0;
-    close(fd);
-    return cookie;
-}
 
 /*
  * on_alarm: SIGALRM, the watchdog of connect.c's watched_connect(): only
@@ -185,7 +160,7 @@ pb_agent_new(const PbAgentConfig *cfg, GMainContext *ctx, GError **error)
     core->defaults = pb_sock_defaults_new();
     g_queue_init(&core->notifies);
     core->loopback_ok = !cfg->disable_host_loopback;
-    core->host_cookie = netns_cookie_of_self();
+    core->host_cookie = sb_netns_cookie_of_self();
     if (core->host_cookie != 0) {
         g_autoptr(GError) rerr = NULL;
 

@@ -20,10 +20,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
-
 /*
  * reply_continue: let the kernel run the call in the container.
  */
@@ -96,8 +92,6 @@ pb_call_refuse_with(PbCall *c, int err, const char *why)
 gboolean
 pb_call_identify(PbCall *c)
 {
-    socklen_t clen = sizeof c->cookie;
-
     c->dup =
         pb_procs_getfd(c->core->procs, c->tid, c->target_fd, &c->is_thread);
     if (c->dup < 0) {
@@ -105,8 +99,8 @@ pb_call_identify(PbCall *c)
         pb_call_continue(c, pb_debug_enabled ? g_strerror(-c->dup) : NULL);
         return FALSE;
     }
-    if (getsockopt(c->dup, SOL_SOCKET, SO_NETNS_COOKIE, &c->cookie, &clen) <
-        0) {
+    c->cookie = sb_socket_netns_cookie(c->dup);
+    if (c->cookie == 0) {
         pb_call_continue(c, "not a socket");
         return FALSE;
     }

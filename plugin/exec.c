@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * exec.c: `slirpbypass exec [OPTION]... [--] COMMAND [ARG]...`, the
- * launcher that puts a command under the bypass without a container
- * runtime (scripts, rootlesskit children, tests).
+ * exec.c: what `slirpbypass exec [OPTION]... [--] COMMAND [ARG]...` does
+ * to put a command under the bypass without a container runtime (scripts,
+ * rootlesskit children, tests).  The command line is parsed in
+ * slirp-bridge/cmd_exec.c, beside main.c.
  *
  * Theory of operation: it does, for itself, what runc does for a container
  * whose profile names a listenerPath:
@@ -33,7 +34,6 @@
 #include "plugin.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <poll.h>
 #include <seccomp.h>
 #include <stdio.h>
@@ -42,12 +42,6 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
-
-#define EXIT_OURS 125
-#define EXIT_CANNOT_RUN 126
-#define EXIT_NOT_FOUND 127
-#define DEFAULT_METADATA "slirpbypass-exec"
-#define DEFAULT_TIMEOUT_S 5
 
 /**
  * pb_exec_state_json:
@@ -97,45 +91,12 @@ pb_exec_state_json(pid_t pid, const char *metadata)
 }
 
 /* Print the usage text on @out. */
-static void
-print_usage(FILE *out)
-{
-    g_autofree char *def = pb_default_socket_path();
-
-    fprintf(
-        out,
-        "Usage: slirpbypass exec [OPTION]... [--] COMMAND [ARG]...\n"
-        "Run COMMAND with its connect(), bind() and listen() calls handed to "
-        "the\nslirpbypass agent listening on the socket (`slirpbypass "
-        "--bypass-socket PATH\n...`). Run it inside the network namespace "
-        "that agent serves; other\nnamespaces are not bypassed.\n"
-        "\n"
-        "  -s, --socket=PATH    the agent socket (default: %s)\n"
-        "      --fallback       if the agent cannot be reached, run "
-        "COMMAND without the\n"
-        "                       bypass (a warning on stderr) instead of "
-        "failing\n"
-        "      --metadata=STR   metadata sent to the agent (default: "
-        "%s)\n"
-        "      --no-bind        do not trap bind()\n"
-        "      --timeout=SEC    wait at most SEC seconds for the agent "
-        "to take the\n"
-        "                       seccomp fd (default: %d)\n"
-        "  -h, --help           show this help and exit\n"
-        "\n"
-        "Under the filter, sends with MSG_FASTOPEN and setsockopt "
-        "TCP_FASTOPEN_CONNECT\nfail with EOPNOTSUPP (TCP Fast Open off), "
-        "and io_uring with ENOSYS.\n"
-        "COMMAND and its children inherit the filter (and "
-        "NO_NEW_PRIVS when run without\nCAP_SYS_ADMIN). Exit status: "
-        "125 if slirpbypass fails, 126 if COMMAND cannot\nbe run, 127 "
-        "if COMMAND is not found, else the status of COMMAND.\n",
-        def, DEFAULT_METADATA, DEFAULT_TIMEOUT_S);
-}
-
-/* Connect a SOCK_STREAM unix socket to @path; -1 with errno set. */
-static int
-connect_agent(const char *path)
+/**
+ * pb_exec_connect: connect a SOCK_STREAM unix socket to @path (the agent).
+ * Returns: the socket, or -1 with errno set.
+ */
+int
+pb_exec_connect(const char *path)
 {
     struct sockaddr_un sun = { .sun_family = AF_UNIX };
     int fd;
@@ -162,23 +123,16 @@ connect_agent(const char *path)
  * with CAP_SYS_ADMIN (EACCES otherwise), and then setuid binaries in the
  * command keep their meaning; retry with it on when refused.
  */
-static int
-load_filter(gboolean no_bind, GError **error)
+int
+pb_exec_load_filter(gboolean no_bind, GError **error)
 {
-    static const uint32_t compat[] = {
-#if defined(__x86_64__)
-        SCMP_ARCH_X86,
-        SCMP_ARCH_X32,
-#elif defined(__aarch64__)
-        SCMP_ARCH_ARM,
-#endif
-        0,
-    };
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
     int rc = -ENOMEM;
     int fd = -1;
     const char *what = "seccomp_init";
     char rule[64];
+    const SbArch *arches;
+    guint n_arches = 0;
 
     if (ctx == NULL)
         goto fail;
@@ -187,9 +141,11 @@ load_filter(gboolean no_bind, GError **error)
     rc = seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
     if (rc < 0)
         goto fail;
-    for (guint i = 0; compat[i] != 0; i++) {
+    /* the compat ABIs (entry 0 is the native one, already there) */
+    arches = sb_arches(&n_arches);
+    for (guint i = 1; i < n_arches; i++) {
         what = "seccomp_arch_add";
-        rc = seccomp_arch_add(ctx, compat[i]);
+        rc = seccomp_arch_add(ctx, arches[i].arch);
         if (rc < 0 && rc != -EEXIST)
             goto fail;
     }
@@ -354,163 +310,22 @@ wait_agent(int sock, guint timeout_s, GError **error)
     }
 }
 
-/* Parse a timeout in seconds, 1..3600. */
-static gboolean
-parse_timeout(const char *s, guint *out)
-{
-    guint64 v;
-
-    if (!g_ascii_string_to_unsigned(s, 10, 1, 3600, &v, NULL))
-        return FALSE;
-    *out = (guint)v;
-    return TRUE;
-}
-
 /**
- * pb_exec_main:
- * @argc: argument count, @argv: argv[0] is "exec"
+ * pb_exec_handshake:
+ * @sock: the agent connection (pb_exec_connect())
+ * @state: the OCI ContainerProcessState (pb_exec_state_json())
+ * @nfd: the notify fd (pb_exec_load_filter())
+ * @timeout_s: how long to wait for the agent to take it
+ * @error: what went wrong
  *
- * Returns: only on failure (success replaces the process): 125 for our
- * errors, 126/127 when COMMAND cannot be run / is not found, 0 for --help.
+ * Steps 3 and 4 of the theory of operation.
+ *
+ * Returns: TRUE once the agent holds the notify fd.
  */
-int
-pb_exec_main(int argc, char **argv)
+gboolean
+pb_exec_handshake(int sock, const char *state, int nfd, guint timeout_s,
+                  GError **error)
 {
-    static const struct option longopts[] = {
-        { "socket", required_argument, NULL, 's' },
-        { "fallback", no_argument, NULL, 'F' },
-        { "metadata", required_argument, NULL, 'M' },
-        { "no-bind", no_argument, NULL, 'B' },
-        { "timeout", required_argument, NULL, 'T' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    g_autofree char *def_path = pb_default_socket_path();
-    g_autofree char *found = NULL;
-    g_autofree char *state = NULL;
-    g_autoptr(GError) error = NULL;
-    const char *path = def_path;
-    const char *metadata = DEFAULT_METADATA;
-    const char *cmd;
-    gboolean fallback = FALSE;
-    gboolean no_bind = FALSE;
-    guint timeout_s = DEFAULT_TIMEOUT_S;
-    int status = EXIT_OURS;
-    int sock = -1;
-    int nfd = -1;
-    int c;
-
-    optind = 0; /* GNU: re-initialise; '+': stop at COMMAND */
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+s:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 's':
-            path = optarg;
-            break;
-        case 'F':
-            fallback = TRUE;
-            break;
-        case 'M':
-            metadata = optarg;
-            break;
-        case 'B':
-            no_bind = TRUE;
-            break;
-        case 'T':
-            if (!parse_timeout(optarg, &timeout_s)) {
-                g_printerr("slirpbypass exec: bad --timeout '%s' (1..3600 "
-                           "seconds)\n",
-                           optarg);
-                goto out;
-            }
-            break;
-        case 'h':
-            print_usage(stdout);
-            status = 0;
-            goto out;
-        default:
-            g_printerr("slirpbypass exec: unknown option or missing "
-                       "argument: '%s' (see --help)\n",
-                       argv[optind - 1]);
-            goto out;
-        }
-    }
-    if (optind >= argc) {
-        g_printerr("slirpbypass exec: no COMMAND given (see --help)\n");
-        goto out;
-    }
-    cmd = argv[optind];
-    if (!pb_socket_path_check(path, FALSE, &error)) {
-        g_printerr("slirpbypass exec: %s\n", error->message);
-        goto out;
-    }
-    /* Find the command before touching the agent, like env(1) would
-     * after: nothing to undo when it does not exist. */
-    if (strchr(cmd, '/') == NULL) {
-        found = g_find_program_in_path(cmd);
-        if (found == NULL) {
-            g_printerr("slirpbypass exec: %s: command not found\n", cmd);
-            status = EXIT_NOT_FOUND;
-            goto out;
-        }
-    }
-
-    sock = connect_agent(path);
-    if (sock < 0) {
-        int e = errno;
-
-        if (!fallback) {
-            g_printerr("slirpbypass exec: cannot reach the bypass agent at "
-                       "%s: %s (is `slirpbypass --bypass-socket %s` "
-                       "running? --fallback runs without it)\n",
-                       path, g_strerror(e), path);
-            goto out;
-        }
-        g_printerr("slirpbypass exec: warning: cannot reach the bypass agent "
-                   "at %s: %s; running %s without the bypass\n",
-                   path, g_strerror(e), cmd);
-        goto run;
-    }
-
-    nfd = load_filter(no_bind, &error);
-    if (nfd < 0) {
-        if (!fallback) {
-            g_printerr("slirpbypass exec: cannot install the seccomp filter: "
-                       "%s\n",
-                       error->message);
-            goto out;
-        }
-        g_printerr("slirpbypass exec: warning: cannot install the seccomp "
-                   "filter: %s; running %s without the bypass\n",
-                   error->message, cmd);
-        goto run;
-    }
-
-    /* The filter is in place: from here on, failing means not running
-     * the command at all (its connect() would get ENOSYS). */
-    state = pb_exec_state_json(getpid(), metadata);
-    if (!send_state(sock, state, nfd, &error) ||
-        !wait_agent(sock, timeout_s, &error)) {
-        g_printerr("slirpbypass exec: agent at %s: %s\n", path, error->message);
-        goto out;
-    }
-
-run:
-    if (nfd >= 0) {
-        close(nfd);
-        nfd = -1;
-    }
-    if (sock >= 0) {
-        close(sock);
-        sock = -1;
-    }
-    execvp(found != NULL ? found : cmd, argv + optind);
-    status = errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
-    g_printerr("slirpbypass exec: cannot run %s: %s\n", cmd, g_strerror(errno));
-out:
-    if (nfd >= 0)
-        close(nfd);
-    if (sock >= 0)
-        close(sock);
-    return status;
+    return send_state(sock, state, nfd, error) &&
+           wait_agent(sock, timeout_s, error);
 }

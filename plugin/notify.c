@@ -216,20 +216,23 @@ add_id(PbSyscallId ids[4], guint *n, guint32 arch, int nr)
 }
 
 /*
- * resolve_calls: fill call_ids for the native ABI and its compat ABIs
- * (profiles list SCMP_ARCH_X86 and SCMP_ARCH_X32 beside x86_64) and find
- * i386 socketcall(2).
+ * resolve_calls: fill call_ids for the native ABI and its compat ABIs (the
+ * ones the filters list, sb_arches()) and find i386 socketcall(2).
  */
 static void
 resolve_calls(void)
 {
     static gsize done;
-    const guint32 arches[] = { seccomp_arch_native(), SCMP_ARCH_X86,
-                               SCMP_ARCH_X32, SCMP_ARCH_ARM };
+    guint32 arches[4] = { seccomp_arch_native() };
+    guint n_arches = 1, n = 0;
+    const SbArch *all = sb_arches(&n);
 
     if (!g_once_init_enter(&done))
         return;
-    for (guint i = 0; i < G_N_ELEMENTS(arches); i++) {
+    for (guint i = 0; i < n && i < G_N_ELEMENTS(arches); i++)
+        arches[i] = all[i].arch;
+    n_arches = MAX(n_arches, MIN(n, G_N_ELEMENTS(arches)));
+    for (guint i = 0; i < n_arches; i++) {
         guint32 arch = arches[i];
 
         /* x32 shares AUDIT_ARCH_X86_64; its numbers carry the x32 bit */

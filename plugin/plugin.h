@@ -15,6 +15,8 @@
 #ifndef PLUGIN_H
 #define PLUGIN_H
 
+#include "slirp-bridge/shared.h"
+
 #include <glib.h>
 #include <json-glib/json-glib.h>
 #include <netinet/in.h>
@@ -60,16 +62,10 @@ typedef struct {
      * of the --netns-type=path file */
     dev_t netns_dev;
     ino_t netns_ino;
-    /* virtual network (never bypassed, except gateway -> host loopback) */
-    struct in_addr vnetwork;
-    struct in_addr vnetmask;
-    struct in_addr vgateway;
-    struct in_addr vdns;
+    /* virtual network (never bypassed, except gateway -> host loopback);
+     * its IPv6 half only with @ipv6 */
+    SbVnet vnet;
     gboolean ipv6;
-    struct in6_addr vprefix6;
-    guint vprefix6_len;
-    struct in6_addr vgateway6;
-    struct in6_addr vdns6;
     gboolean disable_host_loopback;
     gboolean disable_dns;
     gboolean has_outbound_addr;
@@ -104,10 +100,15 @@ void pb_agent_port_removed(PbAgent *agent, guint id);
 gboolean pb_agent_port_bypassed(PbAgent *agent, guint id);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PbAgent, pb_agent_free)
 
-/* Subcommands: `slirpbypass seccomp-profile ...`, `slirpbypass exec ...`.
- * argv[0] is the subcommand name.  Return the process exit status. */
-int pb_profile_main(int argc, char **argv);
-int pb_exec_main(int argc, char **argv);
+/* `slirpbypass exec` (exec.c; its command line: slirp-bridge/cmd_exec.c).
+ * Connect to the agent at @path: the socket, or -1 with errno set. */
+int pb_exec_connect(const char *path);
+/* Load the bypass filter on this process: the notify fd or -1. */
+int pb_exec_load_filter(gboolean no_bind, GError **error);
+/* Send @state and @nfd to the agent on @sock and wait (at most @timeout_s)
+ * until it holds the fd. */
+gboolean pb_exec_handshake(int sock, const char *state, int nfd,
+                           guint timeout_s, GError **error);
 
 /* ---- seccomp-profile / exec helpers (profile.c, exec.c; owner: plugin
  * subcommands helper).  Exposed for the unit tests. ---- */

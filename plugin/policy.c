@@ -173,16 +173,16 @@ pb_policy_new(const PbAgentConfig *cfg, GError **error)
 {
     g_autoptr(PbPolicy) p = g_new0(PbPolicy, 1);
 
-    p->vnet = ntohl(cfg->vnetwork.s_addr);
-    p->vmask = ntohl(cfg->vnetmask.s_addr);
-    p->vgw = ntohl(cfg->vgateway.s_addr);
+    p->vnet = ntohl(cfg->vnet.network.s_addr);
+    p->vmask = ntohl(cfg->vnet.netmask.s_addr);
+    p->vgw = ntohl(cfg->vnet.gateway.s_addr);
     p->host_loopback = !cfg->disable_host_loopback;
     p->ipv6 = cfg->ipv6;
     p->vprefix6.family = AF_INET6;
-    memcpy(p->vprefix6.addr, &cfg->vprefix6, 16);
-    p->vprefix6.prefix = MIN(cfg->vprefix6_len, 128);
+    memcpy(p->vprefix6.addr, &cfg->vnet.prefix6, 16);
+    p->vprefix6.prefix = MIN(cfg->vnet.prefix6_len, 128);
     mask_bytes(p->vprefix6.addr, 16, p->vprefix6.prefix);
-    memcpy(p->vgw6, &cfg->vgateway6, 16);
+    memcpy(p->vgw6, &cfg->vnet.gateway6, 16);
     p->ignore = g_array_new(FALSE, FALSE, sizeof(PbCidr));
     for (guint i = 0; cfg->ignore && i < cfg->ignore->len; i++) {
         PbCidr c;

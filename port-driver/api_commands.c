@@ -314,14 +314,14 @@ cmd_info(PdTable *t, const PdApiInfo *info)
         g_autofree char *cidr = NULL;
         char net4[INET_ADDRSTRLEN] = "";
 
-        inet_ntop(AF_INET, &info->network, net4, sizeof(net4));
-        cidr = g_strdup_printf("%s/%u", net4, info->prefix_len);
+        inet_ntop(AF_INET, &info->vnet.network, net4, sizeof(net4));
+        cidr = g_strdup_printf("%s/%u", net4, info->vnet.prefix_len);
         json_builder_set_member_name(b, "network");
         json_builder_begin_object(b);
         add_str(b, "cidr", cidr);
-        add_in4(b, "gateway", info->gateway);
-        add_in4(b, "dns", info->dns);
-        add_in4(b, "guest", info->guest);
+        add_in4(b, "gateway", info->vnet.gateway);
+        add_in4(b, "dns", info->vnet.dns);
+        add_in4(b, "guest", info->vnet.guest);
         json_builder_set_member_name(b, "mtu");
         json_builder_add_int_value(b, info->mtu);
         json_builder_set_member_name(b, "ipv6");
@@ -330,11 +330,11 @@ cmd_info(PdTable *t, const PdApiInfo *info)
             char net6[INET6_ADDRSTRLEN] = "";
             g_autofree char *cidr6 = NULL;
 
-            inet_ntop(AF_INET6, &info->prefix6, net6, sizeof(net6));
-            cidr6 = g_strdup_printf("%s/%u", net6, info->prefix6_len);
+            inet_ntop(AF_INET6, &info->vnet.prefix6, net6, sizeof(net6));
+            cidr6 = g_strdup_printf("%s/%u", net6, info->vnet.prefix6_len);
             add_str(b, "cidr6", cidr6);
-            add_in6(b, "gateway6", &info->gateway6);
-            add_in6(b, "dns6", &info->dns6);
+            add_in6(b, "gateway6", &info->vnet.gateway6);
+            add_in6(b, "dns6", &info->vnet.dns6);
         }
         json_builder_set_member_name(b, "disable_host_loopback");
         json_builder_add_boolean_value(b, info->disable_host_loopback);

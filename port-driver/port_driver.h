@@ -20,6 +20,8 @@
 #include <sys/socket.h>
 #include <libslirp.h>
 
+#include "slirp-bridge/shared.h"
+
 G_BEGIN_DECLS
 
 #define PD_ERROR (pd_error_quark())
@@ -52,11 +54,11 @@ typedef struct {
     PdPath path;
 } PdForward;
 
-/* The virtual network facts the table needs (filled by main from SbVnet). */
+/* The virtual network facts the table needs (default guest addresses:
+ * vnet.guest, and vnet.guest6 if known, else ::). */
 typedef struct {
-    struct in_addr guest;   /* default guest IPv4 (network+100) */
-    gboolean ipv6;          /* -6 given */
-    struct in6_addr guest6; /* default guest IPv6, if known; else :: */
+    SbVnet vnet;
+    gboolean ipv6; /* -6 given */
 } PdNetInfo;
 
 typedef struct PdTable PdTable;
@@ -103,8 +105,9 @@ gboolean pd_table_share(PdTable *t, guint id, GError **error);
 /* Moves entry id to path.  SLIRP -> BYPASS stops libslirp's socket in place
  * (it keeps the port); BYPASS -> SLIRP resumes it: the caller makes sure no
  * bypass socket listens there any more (handoff.c lists them first), or
- * libslirp's socket would join its SO_REUSEPORT group.  Setting the current path is a no-op.
- * Errors: PD_ERROR_NOT_FOUND, PD_ERROR_SLIRP (the entry keeps its path). */
+ * libslirp's socket would join its SO_REUSEPORT group.  Setting the current
+ * path is a no-op. Errors: PD_ERROR_NOT_FOUND, PD_ERROR_SLIRP (the entry keeps
+ * its path). */
 gboolean pd_table_set_path(PdTable *t, guint id, PdPath path, GError **error);
 
 typedef enum {
@@ -147,18 +150,10 @@ void pd_api_free(PdApi *api);
 
 /* Network facts reported by the "info" extension command. */
 typedef struct {
-    const char *version;    /* e.g. "0.1.0"; copied */
-    struct in_addr network; /* 10.0.2.0 */
-    guint prefix_len;       /* 24 */
-    struct in_addr gateway; /* 10.0.2.2 */
-    struct in_addr dns;     /* 10.0.2.3 */
-    struct in_addr guest;   /* 10.0.2.100 */
+    const char *version; /* e.g. "0.1.0"; copied */
+    SbVnet vnet;         /* the IPv6 half only with @ipv6 */
     guint mtu;
-    gboolean ipv6;            /* -6 given */
-    struct in6_addr prefix6;  /* fd00:: */
-    guint prefix6_len;        /* 64 */
-    struct in6_addr gateway6; /* fd00::2 */
-    struct in6_addr dns6;     /* fd00::3 */
+    gboolean ipv6; /* -6 given */
     gboolean disable_host_loopback;
     gboolean bypass; /* the seccomp bypass is armed */
 } PdApiInfo;

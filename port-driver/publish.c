@@ -53,13 +53,13 @@ pd_default_guest(const PdNetInfo *net, int family, guint16 port,
         sin6->sin6_family = AF_INET6;
         sin6->sin6_port = htons(port);
         /* "::" (unknown) is fine: libslirp resolves it lazily. */
-        sin6->sin6_addr = net->guest6;
+        sin6->sin6_addr = net->vnet.guest6;
     } else {
         struct sockaddr_in *sin = (struct sockaddr_in *)out;
 
         sin->sin_family = AF_INET;
         sin->sin_port = htons(port);
-        sin->sin_addr = net->guest;
+        sin->sin_addr = net->vnet.guest;
     }
 }
 

@@ -28,6 +28,7 @@
 #include "slirp_bridge.h"
 #include "port_driver.h"
 #include "plugin.h"
+#include "commands.h"
 #include "ports.h"
 
 #include <arpa/inet.h>
@@ -226,17 +227,9 @@ set_api_info(const SbConfig *cfg, PdApi *api, gboolean bypass)
     PdApiInfo ai = { 0 };
 
     ai.version = SB_VERSION;
-    ai.network = cfg->vnet.network;
-    ai.prefix_len = cfg->vnet.prefix_len;
-    ai.gateway = cfg->vnet.gateway;
-    ai.dns = cfg->vnet.dns;
-    ai.guest = cfg->vnet.guest;
+    ai.vnet = cfg->vnet;
     ai.mtu = cfg->mtu;
     ai.ipv6 = cfg->enable_ipv6;
-    ai.prefix6 = cfg->vnet.prefix6;
-    ai.prefix6_len = cfg->vnet.prefix6_len;
-    ai.gateway6 = cfg->vnet.gateway6;
-    ai.dns6 = cfg->vnet.dns6;
     ai.disable_host_loopback = cfg->disable_host_loopback;
     ai.bypass = bypass;
     pd_api_set_info(api, &ai);
@@ -258,15 +251,8 @@ start_agent(const SbConfig *cfg, int proc_fd, guint64 netns_cookie,
         return NULL;
     ac.netns_dev = st.st_dev;
     ac.netns_ino = st.st_ino;
-    ac.vnetwork = cfg->vnet.network;
-    ac.vnetmask = cfg->vnet.netmask;
-    ac.vgateway = cfg->vnet.gateway;
-    ac.vdns = cfg->vnet.dns;
+    ac.vnet = cfg->vnet;
     ac.ipv6 = cfg->enable_ipv6;
-    ac.vprefix6 = cfg->vnet.prefix6;
-    ac.vprefix6_len = cfg->vnet.prefix6_len;
-    ac.vgateway6 = cfg->vnet.gateway6;
-    ac.vdns6 = cfg->vnet.dns6;
     ac.disable_host_loopback = cfg->disable_host_loopback;
     ac.disable_dns = cfg->disable_dns;
     ac.has_outbound_addr = cfg->has_outbound_addr;
@@ -319,7 +305,7 @@ run(SbConfig *cfg)
     guint64 netns_cookie = 0;
     gboolean bypass = cfg->bypass_socket != NULL;
 
-    net.guest = cfg->vnet.guest;
+    net.vnet = cfg->vnet;
     net.ipv6 = cfg->enable_ipv6;
     fwds = parse_publish(cfg, &net, &error);
     if (!fwds)
@@ -442,9 +428,9 @@ main(int argc, char **argv)
     int status;
 
     if (argc > 1 && strcmp(argv[1], "seccomp-profile") == 0)
-        return pb_profile_main(argc - 1, argv + 1);
+        return sb_cmd_profile_main(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "exec") == 0)
-        return pb_exec_main(argc - 1, argv + 1);
+        return sb_cmd_exec_main(argc - 1, argv + 1);
 
     /* Line-buffered: podman reads our log file while we run. */
     setvbuf(stdout, NULL, _IOLBF, 0);

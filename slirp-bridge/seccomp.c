@@ -81,18 +81,6 @@ static const SbSeccompDeny sb_seccomp_deny[] = {
     { "mount_setattr", FALSE },
 };
 
-/* Compat ABIs to add beside the native one (SCMP_ARCH_* values). */
-typedef struct {
-    uint32_t native;
-    uint32_t extra[2]; /* 0: unused */
-} SbSeccompArch;
-
-static const SbSeccompArch sb_seccomp_arches[] = {
-    { SCMP_ARCH_X86_64, { SCMP_ARCH_X86, SCMP_ARCH_X32 } },
-    { SCMP_ARCH_AARCH64, { SCMP_ARCH_ARM, 0 } },
-    { SCMP_ARCH_S390X, { SCMP_ARCH_S390, 0 } },
-};
-
 /*
  * seccomp_kill_action: SCMP_ACT_KILL_PROCESS when the kernel has it
  * (SECCOMP_GET_ACTION_AVAIL, Linux 4.14), else SCMP_ACT_KILL, which kills
@@ -117,23 +105,16 @@ seccomp_kill_action(void)
 static void
 seccomp_add_arches(scmp_filter_ctx ctx, gboolean warn)
 {
-    uint32_t native = seccomp_arch_native();
-    guint i, j;
+    guint n = 0;
+    const SbArch *arches = sb_arches(&n);
 
-    for (i = 0; i < G_N_ELEMENTS(sb_seccomp_arches); i++) {
-        if (sb_seccomp_arches[i].native != native)
-            continue;
-        for (j = 0; j < G_N_ELEMENTS(sb_seccomp_arches[i].extra); j++) {
-            uint32_t arch = sb_seccomp_arches[i].extra[j];
-            int rc;
+    /* entry 0 is the native ABI, already in the filter */
+    for (guint i = 1; i < n; i++) {
+        int rc = seccomp_arch_add(ctx, arches[i].arch);
 
-            if (arch == 0)
-                continue;
-            rc = seccomp_arch_add(ctx, arch);
-            if (rc < 0 && rc != -EEXIST && warn)
-                fprintf(stderr, "seccomp: cannot add architecture 0x%x: %s\n",
-                        arch, g_strerror(-rc));
-        }
+        if (rc < 0 && rc != -EEXIST && warn)
+            fprintf(stderr, "seccomp: cannot add architecture %s: %s\n",
+                    arches[i].oci_name, g_strerror(-rc));
     }
 }
 

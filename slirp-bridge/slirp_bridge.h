@@ -22,6 +22,8 @@
 #include <sys/types.h>
 #include <libslirp.h>
 
+#include "shared.h"
+
 G_BEGIN_DECLS
 
 /* GError domain for everything in slirp-bridge/. */
@@ -49,20 +51,8 @@ typedef enum {
     SB_TARGET_BESS,
 } SbTargetType;
 
-/* The virtual network, derived from --cidr (default 10.0.2.0/24). */
-typedef struct {
-    struct in_addr network;    /* e.g. 10.0.2.0 */
-    struct in_addr netmask;    /* e.g. 255.255.255.0 */
-    guint prefix_len;          /* e.g. 24 */
-    struct in_addr gateway;    /* network+2: maps to host loopback */
-    struct in_addr dns;        /* network+3 */
-    struct in_addr dhcp_start; /* network+15 */
-    struct in_addr guest;      /* network+100: recommended guest IP */
-    struct in6_addr prefix6;   /* fd00:: */
-    guint prefix6_len;         /* 64 */
-    struct in6_addr gateway6;  /* fd00::2 */
-    struct in6_addr dns6;      /* fd00::3 */
-} SbVnet;
+/* SbVnet, the virtual network derived from --cidr (default 10.0.2.0/24),
+ * is in shared.h. */
 
 /*
  * Everything the command line says.  Filled by sb_cli_parse(), released

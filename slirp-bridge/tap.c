@@ -35,10 +35,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
-
 /* Print "what: strerror(errno)" on stderr, like perror(). */
 static void
 child_perror(const char *what)
@@ -264,27 +260,6 @@ child_bess(const char *path)
     return fd;
 }
 
-/*
- * child_netns_cookie: SO_NETNS_COOKIE (Linux 5.14+) of the namespace the
- * child has just joined, so that the bypass knows exactly which namespace
- * it serves instead of learning it from the first socket it sees.
- * Returns: the cookie, or 0 when the kernel cannot tell.
- */
-static guint64
-child_netns_cookie(void)
-{
-    guint64 cookie = 0;
-    socklen_t len = sizeof cookie;
-    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-    if (fd < 0)
-        return 0;
-    if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0)
-        cookie = 0;
-    close(fd);
-    return cookie;
-}
-
 /* The forked child's whole life: never returns. */
 static G_NORETURN void
 child_main(const SbConfig *cfg, int sock)
@@ -298,7 +273,9 @@ child_main(const SbConfig *cfg, int sock)
     } else {
         if (child_nsenter(cfg) < 0)
             _exit(EXIT_FAILURE);
-        cookie = child_netns_cookie();
+        /* the namespace just joined: the bypass then knows exactly which
+         * one it serves instead of learning it from the first socket */
+        cookie = sb_netns_cookie_of_self();
         tapfd = child_open_tap(cfg->tapname);
         if (tapfd >= 0 && cfg->configure && child_configure(cfg) < 0)
             _exit(EXIT_FAILURE);

@@ -41,14 +41,14 @@ make_policy(CfgKind kind)
     PbAgentConfig cfg = { 0 };
     PbPolicy *p;
 
-    inet_pton(AF_INET, "10.0.2.0", &cfg.vnetwork);
-    inet_pton(AF_INET, "255.255.255.0", &cfg.vnetmask);
-    inet_pton(AF_INET, "10.0.2.2", &cfg.vgateway);
-    inet_pton(AF_INET, "10.0.2.3", &cfg.vdns);
-    inet_pton(AF_INET6, "fd00::", &cfg.vprefix6);
-    cfg.vprefix6_len = 64;
-    inet_pton(AF_INET6, "fd00::2", &cfg.vgateway6);
-    inet_pton(AF_INET6, "fd00::3", &cfg.vdns6);
+    inet_pton(AF_INET, "10.0.2.0", &cfg.vnet.network);
+    inet_pton(AF_INET, "255.255.255.0", &cfg.vnet.netmask);
+    inet_pton(AF_INET, "10.0.2.2", &cfg.vnet.gateway);
+    inet_pton(AF_INET, "10.0.2.3", &cfg.vnet.dns);
+    inet_pton(AF_INET6, "fd00::", &cfg.vnet.prefix6);
+    cfg.vnet.prefix6_len = 64;
+    inet_pton(AF_INET6, "fd00::2", &cfg.vnet.gateway6);
+    inet_pton(AF_INET6, "fd00::3", &cfg.vnet.dns6);
     cfg.ipv6 = TRUE;
     for (guint i = 0; i < G_N_ELEMENTS(default_ignore); i++)
         g_ptr_array_add(ignore, (gpointer)default_ignore[i]);
@@ -60,10 +60,10 @@ make_policy(CfgKind kind)
         cfg.ipv6 = FALSE;
         break;
     case CFG_CIDR:
-        inet_pton(AF_INET, "10.0.135.128", &cfg.vnetwork);
-        inet_pton(AF_INET, "255.255.255.128", &cfg.vnetmask);
-        inet_pton(AF_INET, "10.0.135.130", &cfg.vgateway);
-        inet_pton(AF_INET, "10.0.135.131", &cfg.vdns);
+        inet_pton(AF_INET, "10.0.135.128", &cfg.vnet.network);
+        inet_pton(AF_INET, "255.255.255.128", &cfg.vnet.netmask);
+        inet_pton(AF_INET, "10.0.135.130", &cfg.vnet.gateway);
+        inet_pton(AF_INET, "10.0.135.131", &cfg.vnet.dns);
         break;
     case CFG_IGNORE_10:
         g_ptr_array_add(ignore, (gpointer) "10.0.0.0/8");

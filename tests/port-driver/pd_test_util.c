@@ -123,7 +123,7 @@ void
 pd_test_netinfo(PdNetInfo *net, gboolean ipv6)
 {
     memset(net, 0, sizeof(*net));
-    inet_pton(AF_INET, "10.0.2.100", &net->guest);
+    inet_pton(AF_INET, "10.0.2.100", &net->vnet.guest);
     net->ipv6 = ipv6;
 }
 

@@ -451,17 +451,17 @@ test_extensions(Fx *fx, gconstpointer unused)
                  "\"list_hostfwd\",\"remove_hostfwd\",\"info\","
                  "\"list_hostfwd_ex\",\"ipv6_hostfwd\"]}}");
     info.version = "0.1.0";
-    inet_pton(AF_INET, "10.0.2.0", &info.network);
-    info.prefix_len = 24;
-    inet_pton(AF_INET, "10.0.2.2", &info.gateway);
-    inet_pton(AF_INET, "10.0.2.3", &info.dns);
-    inet_pton(AF_INET, "10.0.2.100", &info.guest);
+    inet_pton(AF_INET, "10.0.2.0", &info.vnet.network);
+    info.vnet.prefix_len = 24;
+    inet_pton(AF_INET, "10.0.2.2", &info.vnet.gateway);
+    inet_pton(AF_INET, "10.0.2.3", &info.vnet.dns);
+    inet_pton(AF_INET, "10.0.2.100", &info.vnet.guest);
     info.mtu = 65520;
     info.ipv6 = TRUE;
-    inet_pton(AF_INET6, "fd00::", &info.prefix6);
-    info.prefix6_len = 64;
-    inet_pton(AF_INET6, "fd00::2", &info.gateway6);
-    inet_pton(AF_INET6, "fd00::3", &info.dns6);
+    inet_pton(AF_INET6, "fd00::", &info.vnet.prefix6);
+    info.vnet.prefix6_len = 64;
+    inet_pton(AF_INET6, "fd00::2", &info.vnet.gateway6);
+    inet_pton(AF_INET6, "fd00::3", &info.vnet.dns6);
     info.disable_host_loopback = TRUE;
     pd_api_set_info(fx->api, &info);
     ASSERT_REPLY(

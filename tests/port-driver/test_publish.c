@@ -71,7 +71,7 @@ test_cases(void)
 
         pd_test_netinfo(&net, c->ipv6);
         if (c->ipv6)
-            inet_pton(AF_INET6, "fd00::100", &net.guest6);
+            inet_pton(AF_INET6, "fd00::100", &net.vnet.guest6);
         ok = pd_publish_parse(c->spec, &net, &f, &err);
         g_test_message("spec \"%s\": %s", c->spec, ok ? "ok" : err->message);
         if (c->host == NULL) {

@@ -13,7 +13,8 @@
 # (EADDRINUSE as the kernel says), an unpublished port (stays inside), the
 # container's own published port from inside (127.0.0.1, ::1, its address),
 # UDP, IPv6, a specific host address, removal while bypassed, a host bind
-# failure falling back to slirp, and another user never getting the port.
+# failure (the entry's address gone from the host) falling back to slirp
+# with the forward intact, and another user never getting the port.
 . "$(dirname "$0")/../lib/harness.sh"
 sb_enter_private_host "$@"
 . "$(dirname "$0")/bypass-lib.sh"
@@ -192,5 +193,17 @@ sb_log "a bind the host side cannot take (IPv4 socket, IPv6-only entry) stays in
 serve_bypassed V4ON6 0.0.0.0 86
 pb_expect "$SERVE_LOG" listening "0.0.0.0:86" "IPv4 socket for an IPv6-only entry stays in the container"
 stop V4ON6
+
+sb_log "the host bind fails ($TUN4 no longer local): the slirp path serves, nothing is lost"
+ip addr del "$TUN4/32" dev sbt0 || sb_fail "cannot remove $TUN4"
+serve_bypassed FALLBACK 0.0.0.0 81
+pb_expect "$SERVE_LOG" listening "0.0.0.0:81" "the bind went the slirp path"
+[ "$(entry_path 4)" = slirp ] || sb_fail "entry 4 left the slirp path: $(entry_path 4)"
+ip addr add "$TUN4/32" dev sbt0 || sb_fail "cannot re-add $TUN4"
+reach "$O" "$TUN4" 18081
+# the server's socket is in the container (listening=0.0.0.0:81): only
+# libslirp's forward can have brought this connection
+[ "$(pb_reply_tag "$O")" = FALLBACK ] || sb_fail "slirp forward lost after a failed hand-off: $(cat "$O")"
+stop FALLBACK
 
 sb_log "ok"

@@ -211,13 +211,14 @@ pb_agent_listen(PbAgent *agent, const char *path, GError **error)
  * pb_agent_port_removed:
  * @agent: an agent
  * @id: the port table entry that was removed
+ * @held: (transfer full): libslirp's socket of it, still bound, or -1
  *
  * Stops the bypass sockets that served it (handoff.c).
  */
 void
-pb_agent_port_removed(PbAgent *agent, guint id)
+pb_agent_port_removed(PbAgent *agent, guint id, int held)
 {
-    pb_handoff_removed(agent->core.handoffs, id);
+    pb_handoff_removed(agent->core.handoffs, id, held);
 }
 
 /**

@@ -52,6 +52,12 @@ guint pb_procs_count(PbProcs *procs);
 gssize pb_proc_read_mem(pid_t tid, guint64 addr, void *buf, gsize len);
 /* Is task @tid in the network namespace @dev/@ino?  1, 0 or -errno. */
 int pb_proc_in_netns(int proc_fd, pid_t tid, dev_t dev, ino_t ino);
+/* Call @func(pid, fd) for each fd holding socket inode @sock_ino in the
+ * processes of network namespace @dev/@ino (bounded walk of /proc).
+ * Returns the number found. */
+guint pb_proc_find_socket(int proc_fd, dev_t dev, ino_t ino, guint64 sock_ino,
+                          gboolean (*func)(pid_t pid, int fd, gpointer data),
+                          gpointer data);
 /* Parse an fdinfo text: 0 or -EINVAL.  Exposed for the unit tests. */
 int pb_fdinfo_parse(const char *text, unsigned int *flags, guint64 *ino);
 
@@ -95,6 +101,9 @@ gboolean pb_sockdiag_lists_bound(PbSockDiag *d);
  * sockets of @family on local @port to @out.  0 or -errno. */
 int pb_sockdiag_cookies(PbSockDiag *d, int proto, int family, guint16 port,
                         GHashTable *out);
+/* Is any host TCP socket listening on @host's port at an address that
+ * overlaps @host's (equal, or either one a wildcard)?  1, 0 or -errno. */
+int pb_sockdiag_listening(PbSockDiag *d, const struct sockaddr_storage *host);
 
 /* ---- peerlock.c ---- */
 /* Let @fd receive only from @dst's address and port (locked socket
@@ -253,8 +262,9 @@ gboolean pb_handoff_listen(PbHandoffs *hs, PbCall *c, int backlog);
  * host listener's address in *out. */
 gboolean pb_handoff_redirect(PbHandoffs *hs, int sock, const PbSockaddr *dst,
                              PbSockaddr *out, socklen_t *outlen);
-/* The table removed entry @id: shut its bypass sockets down. */
-void pb_handoff_removed(PbHandoffs *hs, guint id);
+/* The table removed entry @id: shut its bypass sockets down; @held (owned)
+ * keeps them from listening again until they are gone. */
+void pb_handoff_removed(PbHandoffs *hs, guint id, int held);
 /* Is entry @id served by a bypass socket? */
 gboolean pb_handoff_served(PbHandoffs *hs, guint id);
 

@@ -62,10 +62,15 @@
 
 /* How often handed-off ports are checked for their sockets. */
 #define PB_HANDOFF_CHECK_MS 250
+/* Bypass sockets one entry may have (SO_REUSEPORT workers); more binds
+ * get EADDRINUSE, so that a container cannot make the checks grow. */
+#define PB_HANDOFF_MAX_SOCKS 256
 
 /* One bypass socket given to the container. */
 typedef struct {
     guint64 cookie;     /* SO_COOKIE, never reused */
+    guint64 ino;        /* its inode, to find it when it moved */
+    int family;         /* AF_INET or AF_INET6 */
     pid_t pid;          /* the thread that bound it (agent's pid view) */
     int fd;             /* its fd number there */
     gboolean reuseport; /* the program asked for SO_REUSEPORT */
@@ -75,9 +80,10 @@ typedef struct {
 /* One handed-off entry. */
 typedef struct {
     PbPort port;
-    int family;      /* of the bypass sockets */
-    gboolean served; /* libslirp stopped, bypass sockets serve */
-    GArray *socks;   /* PbHandoffSock */
+    gboolean served;  /* libslirp stopped, bypass sockets serve */
+    gboolean removed; /* the table removed the entry: only @held is left */
+    int held;         /* after removal: libslirp's socket, still bound */
+    GArray *socks;    /* PbHandoffSock */
 } PbHandoff;
 
 struct PbHandoffs {
@@ -93,6 +99,8 @@ handoff_free(gpointer data)
 {
     PbHandoff *h = data;
 
+    if (h->held >= 0)
+        close(h->held);
     g_array_unref(h->socks);
     g_free(h);
 }
@@ -260,9 +268,19 @@ live_cookies(PbHandoffs *hs, const PbHandoff *h)
 {
     GHashTable *set =
         g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    gboolean want4 = FALSE, want6 = FALSE;
+    guint16 port = sa_port(&h->port.host);
 
-    if (pb_sockdiag_cookies(hs->diag, h->port.proto, h->family,
-                            sa_port(&h->port.host), set) < 0) {
+    for (guint i = 0; i < h->socks->len; i++) {
+        if (g_array_index(h->socks, PbHandoffSock, i).family == AF_INET)
+            want4 = TRUE;
+        else
+            want6 = TRUE;
+    }
+    if ((want4 && pb_sockdiag_cookies(hs->diag, h->port.proto, AF_INET, port,
+                                      set) < 0) ||
+        (want6 && pb_sockdiag_cookies(hs->diag, h->port.proto, AF_INET6, port,
+                                      set) < 0)) {
         g_hash_table_unref(set);
         return NULL;
     }
@@ -295,19 +313,32 @@ prune(PbHandoffs *hs, PbHandoff *h)
     return h->socks->len;
 }
 
-/* Give @h's port back to libslirp if no bypass socket is left.  Returns
- * TRUE if @h was freed. */
+/* Give @h's port back to libslirp if no bypass socket is left (for a
+ * removed entry: let its port go).  Returns TRUE if @h was freed. */
 static gboolean
 maybe_hand_back(PbHandoffs *hs, PbHandoff *h)
 {
+    guint16 port = sa_port(&h->port.host);
+
     if (prune(hs, h) > 0)
         return FALSE;
-    if (h->served && !hs->ops->set_bypassed(hs->ops->data, h->port.id, FALSE)) {
-        pb_debug("port %u: libslirp cannot take it back yet",
-                 sa_port(&h->port.host));
-        return FALSE; /* something still listens: next time */
+    if (h->removed) {
+        pb_debug("port %u: removed, its last bypass socket is gone", port);
+        g_hash_table_remove(hs->by_id, GUINT_TO_POINTER(h->port.id));
+        return TRUE;
     }
-    pb_debug("port %u: back to the slirp path", sa_port(&h->port.host));
+    /* a listener the records do not know (a socket passed on to another
+     * network namespace, say) would share the port with libslirp's */
+    if (h->served && h->port.proto == IPPROTO_TCP &&
+        pb_sockdiag_listening(hs->diag, &h->port.host) != 0) {
+        pb_debug("port %u: another socket listens there, not taken back", port);
+        return FALSE;
+    }
+    if (h->served && !hs->ops->set_bypassed(hs->ops->data, h->port.id, FALSE)) {
+        pb_debug("port %u: libslirp cannot take it back yet", port);
+        return FALSE; /* next time */
+    }
+    pb_debug("port %u: back to the slirp path", port);
     g_hash_table_remove(hs->by_id, GUINT_TO_POINTER(h->port.id));
     return TRUE;
 }
@@ -364,6 +395,33 @@ find_sock(PbHandoffs *hs, guint64 cookie, PbHandoff **entry)
         }
     }
     return NULL;
+}
+
+/* Is one of @h's bypass sockets of @family? */
+static gboolean
+has_family(const PbHandoff *h, int family)
+{
+    for (guint i = 0; i < h->socks->len; i++)
+        if (g_array_index(h->socks, PbHandoffSock, i).family == family)
+            return TRUE;
+    return FALSE;
+}
+
+/* May @rec's socket bind the port beside @h's sockets?  The kernel lets
+ * sockets share a port when all asked for SO_REUSEPORT (same user). */
+static gboolean
+may_share(const PbHandoff *h, const PbHandoffSock *rec)
+{
+    if (!rec->reuseport)
+        return FALSE;
+    for (guint i = 0; i < h->socks->len; i++) {
+        const PbHandoffSock *o = &g_array_index(h->socks, PbHandoffSock, i);
+
+        /* the kernel groups SO_REUSEPORT listeners of one family */
+        if (!o->reuseport || o->family != rec->family)
+            return FALSE;
+    }
+    return TRUE;
 }
 
 /*
@@ -426,6 +484,7 @@ pb_handoff_bind(PbHandoffs *hs, PbCall *c, const PbSockaddr *addr)
     PbHandoff *h;
     PbHandoffSock rec = { 0 };
     guint64 ino = 0;
+    struct stat st;
     int family, type, proto, s, r, result;
     gboolean dual = FALSE, fresh = FALSE;
 
@@ -453,17 +512,19 @@ pb_handoff_bind(PbHandoffs *hs, PbCall *c, const PbSockaddr *addr)
         0)
         return FALSE;
     rec.reuseport = pb_sock_int(c->dup, SOL_SOCKET, SO_REUSEPORT) > 0;
+    rec.family = family;
     h = g_hash_table_lookup(hs->by_id, GUINT_TO_POINTER(port->id));
-    if (h != NULL && prune(hs, h) > 0) {
-        /* what the kernel says to a second bind of one port */
-        gboolean all = rec.reuseport && h->family == family;
-
-        for (guint i = 0; all && i < h->socks->len; i++)
-            all = g_array_index(h->socks, PbHandoffSock, i).reuseport;
-        if (!all) {
-            pb_reply_result(core, c->nfd, c->id, c->tid, -EADDRINUSE);
-            return TRUE;
-        }
+    /* what the kernel says to a second bind of one port; the records are
+     * pruned (a dump) only when that answer depends on them */
+    if (h != NULL && h->socks->len > 0 &&
+        (!may_share(h, &rec) || h->socks->len >= PB_HANDOFF_MAX_SOCKS) &&
+        prune(hs, h) > 0 &&
+        (!may_share(h, &rec) || h->socks->len >= PB_HANDOFF_MAX_SOCKS)) {
+        if (h->socks->len >= PB_HANDOFF_MAX_SOCKS)
+            pb_log("port %u: more than %d bypass sockets, bind refused",
+                   sa_port(&addr->ss), PB_HANDOFF_MAX_SOCKS);
+        pb_reply_result(core, c->nfd, c->id, c->tid, -EADDRINUSE);
+        return TRUE;
     }
     if (!hs->ops->share(hs->ops->data, port->id))
         return FALSE;
@@ -475,12 +536,13 @@ pb_handoff_bind(PbHandoffs *hs, PbCall *c, const PbSockaddr *addr)
         return FALSE;
     }
     rec.cookie = cookie_of(s);
+    rec.ino = fstat(s, &st) == 0 ? (guint64)st.st_ino : 0;
     rec.pid = c->tid;
     rec.fd = c->target_fd;
     if (h == NULL) {
         h = g_new0(PbHandoff, 1);
         h->port = *port;
-        h->family = family;
+        h->held = -1;
         h->socks = g_array_new(FALSE, TRUE, sizeof(PbHandoffSock));
         g_hash_table_insert(hs->by_id, GUINT_TO_POINTER(port->id), h);
         fresh = TRUE;
@@ -542,6 +604,11 @@ pb_handoff_listen(PbHandoffs *hs, PbCall *c, int backlog)
     s = find_sock(hs, cookie_of(c->dup), &h);
     if (s == NULL || h->port.proto != IPPROTO_TCP)
         return FALSE;
+    if (h->removed) {
+        /* the forward is gone: its port is not the container's to serve */
+        pb_reply_result(c->core, c->nfd, c->id, c->tid, -EADDRINUSE);
+        return TRUE;
+    }
     if (!h->served) {
         if (!hs->ops->set_bypassed(hs->ops->data, h->port.id, TRUE)) {
             pb_reply_result(c->core, c->nfd, c->id, c->tid, -EADDRINUSE);
@@ -602,13 +669,14 @@ pb_handoff_redirect(PbHandoffs *hs, int sock, const PbSockaddr *dst,
         port = find_port(hs, IPPROTO_TCP, &lo4, FALSE);
         h = port ? g_hash_table_lookup(hs->by_id, GUINT_TO_POINTER(port->id))
                  : NULL;
-        if (h == NULL || h->family != AF_INET6)
+        if (h == NULL || !has_family(h, AF_INET6))
             return FALSE;
     }
     if (port == NULL)
         return FALSE;
     h = g_hash_table_lookup(hs->by_id, GUINT_TO_POINTER(port->id));
-    if (h == NULL || !h->served || !host_sockaddr(port, family, out, outlen))
+    if (h == NULL || !h->served || h->removed ||
+        !host_sockaddr(port, family, out, outlen))
         return FALSE;
     /* a wildcard host address: the listener is reached on loopback */
     if (out->sa.sa_family == AF_INET &&
@@ -624,37 +692,73 @@ pb_handoff_redirect(PbHandoffs *hs, int sock, const PbSockaddr *dst,
     return TRUE;
 }
 
+/* pb_proc_find_socket() callback: shut one holder's copy down. */
+typedef struct {
+    PbHandoffs *hs;
+    const PbHandoffSock *sock;
+} PbShutdown;
+
+static gboolean
+shut_holder(pid_t pid, int fd, gpointer data)
+{
+    PbShutdown *sd = data;
+    gboolean is_thread;
+    int dup = pb_procs_getfd(sd->hs->core->procs, pid, fd, &is_thread);
+
+    if (dup < 0)
+        return TRUE;
+    if (cookie_of(dup) == sd->sock->cookie)
+        (void)shutdown(dup, SHUT_RDWR);
+    close(dup);
+    return FALSE; /* one copy is enough: it is one socket */
+}
+
 /**
  * pb_handoff_removed:
  * @hs: (nullable): the hand-off state
  * @id: the entry the table removed
+ * @held: (transfer full): libslirp's socket of the entry, still bound and
+ *   without SO_REUSEPORT (TCP), or -1
  *
- * Shuts every bypass socket of entry @id down in the process that holds
- * it (best effort: a socket passed on or dup()ed elsewhere is not found;
- * it still stops receiving once its process closes it).
+ * Shuts every bypass socket of entry @id down: fetched from the process
+ * that bound it, or, if it moved (dup2(), fork(), SCM_RIGHTS), from any
+ * process of the served namespace that holds it.  A shut-down listener
+ * keeps its bind; @held keeps it from listening again (it would need
+ * SO_REUSEPORT on @held) until the last bypass socket is closed.
  */
 void
-pb_handoff_removed(PbHandoffs *hs, guint id)
+pb_handoff_removed(PbHandoffs *hs, guint id, int held)
 {
     PbHandoff *h;
 
-    if (hs == NULL)
+    if (hs == NULL ||
+        (h = g_hash_table_lookup(hs->by_id, GUINT_TO_POINTER(id))) == NULL) {
+        if (held >= 0)
+            close(held);
         return;
-    h = g_hash_table_lookup(hs->by_id, GUINT_TO_POINTER(id));
-    if (h == NULL)
-        return;
+    }
     for (guint i = 0; i < h->socks->len; i++) {
         PbHandoffSock *s = &g_array_index(h->socks, PbHandoffSock, i);
+        PbShutdown sd = { hs, s };
         gboolean is_thread;
         int fd = pb_procs_getfd(hs->core->procs, s->pid, s->fd, &is_thread);
+        gboolean done = FALSE;
 
-        if (fd < 0)
-            continue;
-        if (cookie_of(fd) == s->cookie)
-            (void)shutdown(fd, SHUT_RDWR);
-        close(fd);
+        if (fd >= 0) {
+            if (cookie_of(fd) == s->cookie) {
+                (void)shutdown(fd, SHUT_RDWR);
+                done = TRUE;
+            }
+            close(fd);
+        }
+        if (!done && s->ino != 0)
+            pb_proc_find_socket(hs->core->proc_fd, hs->core->netns_dev,
+                                hs->core->netns_ino, s->ino, shut_holder, &sd);
     }
-    g_hash_table_remove(hs->by_id, GUINT_TO_POINTER(id));
+    h->removed = TRUE;
+    h->served = FALSE;
+    h->held = held;
+    maybe_hand_back(hs, h);
 }
 
 /**

@@ -93,8 +93,10 @@ PbAgent *pb_agent_new(const PbAgentConfig *cfg, GMainContext *ctx,
 /* Binds and listens on path (mode 0600 via umask, stale file unlinked). */
 gboolean pb_agent_listen(PbAgent *agent, const char *path, GError **error);
 void pb_agent_free(PbAgent *agent);
-/* The port table removed entry @id: a bypass socket serving it stops. */
-void pb_agent_port_removed(PbAgent *agent, guint id);
+/* The port table removed entry @id: a bypass socket serving it stops.
+ * @held (owned; -1: none): the entry's libslirp socket, still bound
+ * (pd_table_take_held()), kept until the bypass sockets are gone. */
+void pb_agent_port_removed(PbAgent *agent, guint id, int held);
 /* Entry @id's path as the bypass sees it: TRUE while a bypass socket
  * serves it. */
 gboolean pb_agent_port_bypassed(PbAgent *agent, guint id);

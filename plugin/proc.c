@@ -35,6 +35,7 @@
 
 #include <glib-unix.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -473,4 +474,85 @@ pb_proc_in_netns(int proc_fd, pid_t tid, dev_t dev, ino_t ino)
     if (fstatat(proc_fd, path, &st, 0) < 0)
         return -errno;
     return st.st_dev == dev && st.st_ino == ino;
+}
+
+/* Upper bounds of pb_proc_find_socket()'s walk (a removal is rare; a
+ * container with more processes or fds is searched only this far). */
+#define PB_PROC_SCAN_PIDS 4096
+#define PB_PROC_SCAN_FDS 65536
+
+/**
+ * pb_proc_find_socket:
+ * @proc_fd: an fd on /proc
+ * @dev: st_dev of the network namespace searched
+ * @ino: st_ino of the network namespace searched
+ * @sock_ino: the socket's inode number
+ * @func: called with each (pid, fd) holding it; returns FALSE to stop
+ * @data: passed to @func
+ *
+ * Walks the processes of network namespace @dev/@ino and their fds for
+ * "socket:[@sock_ino]" (a socket passed on by dup2(), fork() or
+ * SCM_RIGHTS), bounded by PB_PROC_SCAN_PIDS and PB_PROC_SCAN_FDS.
+ *
+ * Returns: the number of holders found.
+ */
+guint
+pb_proc_find_socket(int proc_fd, dev_t dev, ino_t ino, guint64 sock_ino,
+                    gboolean (*func)(pid_t pid, int fd, gpointer data),
+                    gpointer data)
+{
+    g_autofree char *want =
+        g_strdup_printf("socket:[%" G_GUINT64_FORMAT "]", sock_ino);
+    int dfd = openat(proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    struct dirent *de;
+    guint found = 0, pids = 0;
+    gboolean go = TRUE;
+
+    if (d == NULL) {
+        if (dfd >= 0)
+            close(dfd);
+        return 0;
+    }
+    while (go && pids < PB_PROC_SCAN_PIDS && (de = readdir(d)) != NULL) {
+        char path[64];
+        pid_t pid;
+        int fdd;
+        DIR *fds;
+        struct dirent *fe;
+        guint nfds = 0;
+
+        if (de->d_name[0] < '1' || de->d_name[0] > '9')
+            continue;
+        pid = (pid_t)atoi(de->d_name);
+        pids++;
+        if (pb_proc_in_netns(proc_fd, pid, dev, ino) != 1)
+            continue;
+        snprintf(path, sizeof path, "%d/fd", (int)pid);
+        fdd = openat(proc_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        fds = fdd >= 0 ? fdopendir(fdd) : NULL;
+        if (fds == NULL) {
+            if (fdd >= 0)
+                close(fdd);
+            continue;
+        }
+        while (go && nfds++ < PB_PROC_SCAN_FDS && (fe = readdir(fds)) != NULL) {
+            char link[64];
+            ssize_t n;
+
+            if (fe->d_name[0] < '0' || fe->d_name[0] > '9')
+                continue;
+            n = readlinkat(dirfd(fds), fe->d_name, link, sizeof link - 1);
+            if (n <= 0)
+                continue;
+            link[n] = '\0';
+            if (strcmp(link, want) != 0)
+                continue;
+            found++;
+            go = func(pid, atoi(fe->d_name), data);
+        }
+        closedir(fds);
+    }
+    closedir(d);
+    return found;
 }

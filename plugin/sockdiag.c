@@ -13,8 +13,9 @@
  * bound but not listening ("bound-inactive"); pb_sockdiag_new() checks
  * whether the kernel lists those.  Unprivileged users may dump their own
  * network namespace's sockets.  One dump per port and family, filtered in
- * user space; the port table holds tens of entries, the dump is done at
- * most every 250 ms.
+ * user space; the port table holds tens of entries, the dumps run every 250 ms
+ * while a port is handed off, and on a bind that the kernel would refuse unless
+ * the earlier sockets are gone.
  */
 #include "agent_internal.h"
 
@@ -36,21 +37,73 @@ struct PbSockDiag {
     guint32 seq;
 };
 
-/* One dump: every cookie of @proto/@family sockets on local port @port in
- * states @states, added to @out.  0 or -errno. */
+/* What one dump found: cookies, or whether a listener overlaps @host. */
+typedef struct {
+    GHashTable *cookies;                 /* or NULL */
+    const struct sockaddr_storage *host; /* or NULL */
+    gboolean overlap;
+} PbDiagOut;
+
+/* Does a socket bound to @m's address overlap @host's address? */
+static gboolean
+overlaps(const struct inet_diag_msg *m, const struct sockaddr_storage *host)
+{
+    guint8 a[16] = { 0 }, h[16] = { 0 };
+    static const guint8 zero[16];
+    gboolean a_any, h_any;
+
+    /* both as IPv6 (IPv4 as v4-mapped) */
+    if (m->idiag_family == AF_INET) {
+        a[10] = a[11] = 0xff;
+        memcpy(a + 12, m->id.idiag_src, 4);
+        a_any = m->id.idiag_src[0] == 0;
+    } else {
+        memcpy(a, m->id.idiag_src, 16);
+        a_any = memcmp(a, zero, 16) == 0;
+    }
+    if (host->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const void *)host;
+
+        h[10] = h[11] = 0xff;
+        memcpy(h + 12, &in->sin_addr, 4);
+        h_any = in->sin_addr.s_addr == 0;
+    } else {
+        const struct sockaddr_in6 *in6 = (const void *)host;
+
+        memcpy(h, &in6->sin6_addr, 16);
+        h_any = IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr);
+    }
+    return a_any || h_any || memcmp(a, h, 16) == 0;
+}
+
+/* One dump of @proto/@family sockets on local port @port (filtered by the
+ * kernel) in states @states, into @out.  0 or -errno. */
 static int
 dump(PbSockDiag *d, int proto, int family, guint16 port, guint32 states,
-     GHashTable *out)
+     PbDiagOut *out)
 {
     struct {
         struct nlmsghdr nlh;
         struct inet_diag_req_v2 req;
+        struct nlattr attr;
+        struct inet_diag_bc_op op;
+        struct inet_diag_hostcond cond;
     } msg = { 0 };
     struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
     guint64 buf[8192 / sizeof(guint64)];
     guint32 seq = ++d->seq;
 
     msg.nlh.nlmsg_len = sizeof msg;
+    /* the kernel keeps only sockets whose local port is @port: one
+     * S_COND with no address (prefix 0), "no" jumps past the end */
+    msg.attr.nla_len = NLA_HDRLEN + sizeof msg.op + sizeof msg.cond;
+    msg.attr.nla_type = INET_DIAG_REQ_BYTECODE;
+    msg.op.code = INET_DIAG_BC_S_COND;
+    msg.op.yes = sizeof msg.op + sizeof msg.cond;
+    msg.op.no = msg.op.yes + 4;
+    msg.cond.family = AF_UNSPEC;
+    msg.cond.prefix_len = 0;
+    msg.cond.port = port;
     msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
     msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     msg.nlh.nlmsg_seq = seq;
@@ -94,7 +147,11 @@ dump(PbSockDiag *d, int proto, int family, guint16 port, guint32 states,
                 continue;
             cookie = (guint64)m->id.idiag_cookie[0] |
                      (guint64)m->id.idiag_cookie[1] << 32;
-            g_hash_table_add(out, g_memdup2(&cookie, sizeof cookie));
+            if (out->cookies != NULL)
+                g_hash_table_add(out->cookies,
+                                 g_memdup2(&cookie, sizeof cookie));
+            if (out->host != NULL && overlaps(m, out->host))
+                out->overlap = TRUE;
         }
     }
 }
@@ -116,6 +173,7 @@ pb_sockdiag_new(GError **error)
     socklen_t len = sizeof any;
     g_autoptr(GHashTable) seen =
         g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    PbDiagOut out = { .cookies = seen };
     guint64 cookie = 0;
     socklen_t clen = sizeof cookie;
     int probe;
@@ -133,7 +191,7 @@ pb_sockdiag_new(GError **error)
         getsockname(probe, (struct sockaddr *)&any, &len) == 0 &&
         getsockopt(probe, SOL_SOCKET, SO_COOKIE, &cookie, &clen) == 0 &&
         dump(d, IPPROTO_TCP, AF_INET, ntohs(any.sin_port),
-             1u << PB_TCP_BOUND_INACTIVE, seen) == 0)
+             1u << PB_TCP_BOUND_INACTIVE, &out) == 0)
         d->bound_inactive = g_hash_table_contains(seen, &cookie);
     if (probe >= 0)
         close(probe);
@@ -179,11 +237,37 @@ int
 pb_sockdiag_cookies(PbSockDiag *d, int proto, int family, guint16 port,
                     GHashTable *out)
 {
+    PbDiagOut o = { .cookies = out };
     guint32 states =
         proto == IPPROTO_UDP
             ? ~0u
             : (1u << PB_TCP_LISTEN) |
                   (d->bound_inactive ? 1u << PB_TCP_BOUND_INACTIVE : 0);
 
-    return dump(d, proto, family, port, states, out);
+    return dump(d, proto, family, port, states, &o);
+}
+
+/**
+ * pb_sockdiag_listening:
+ * @d: the handle
+ * @host: an address and port of the host (a published entry's)
+ *
+ * Whether a TCP socket of either family listens on @host's port at an
+ * address overlapping @host's: before libslirp's stopped socket listens
+ * again (it would share the port with it through SO_REUSEPORT).
+ *
+ * Returns: 1, 0, or -errno (cannot tell).
+ */
+int
+pb_sockdiag_listening(PbSockDiag *d, const struct sockaddr_storage *host)
+{
+    PbDiagOut o = { .host = host };
+    guint16 port = ntohs(host->ss_family == AF_INET6
+                             ? ((const struct sockaddr_in6 *)host)->sin6_port
+                             : ((const struct sockaddr_in *)host)->sin_port);
+    int r = dump(d, IPPROTO_TCP, AF_INET, port, 1u << PB_TCP_LISTEN, &o);
+
+    if (r == 0)
+        r = dump(d, IPPROTO_TCP, AF_INET6, port, 1u << PB_TCP_LISTEN, &o);
+    return r < 0 ? r : o.overlap;
 }

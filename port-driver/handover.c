@@ -14,14 +14,16 @@
  *           SO_REUSEPORT, created by the same user) may bind the same
  *           address and port.  The kernel allows that only between sockets
  *           of one user, so nobody else can join.
- *   stop:   TCP: SO_REUSEADDR off and shutdown(SHUT_RD), which on a
- *           listening socket stops listening but keeps the bind (the port
- *           stays held against every other user); the main loop stops
- *           polling it (it would poll HUP for ever).  UDP: SO_REUSEADDR
- *           off and connect() to its own port on loopback, which takes it
- *           out of the kernel's choice among SO_REUSEPORT sockets; every
- *           datagram goes to the bypass socket.
- *   resume: the reverse, and listen() again with libslirp's backlog.
+ *   stop:   SO_REUSEADDR off (first: a closed socket with SO_REUSEADDR
+ *           lets any user's SO_REUSEADDR socket bind and listen beside
+ *           it), then TCP: shutdown(SHUT_RD), which on a listening socket
+ *           stops listening but keeps the bind (the port stays held
+ *           against every other user); the main loop stops polling it (it
+ *           would poll HUP for ever).  UDP: connect() to its own port on
+ *           loopback, which takes it out of the kernel's choice among
+ *           SO_REUSEPORT sockets; every datagram goes to the bypass socket.
+ *   resume: the reverse: listen() again with libslirp's backlog, and only
+ *           then SO_REUSEADDR on.
  *
  * Measured on Linux 6.18 (tests/plugin/test-bypass-handoff.sh checks it):
  * another user's bind of the port fails with EADDRINUSE in every state.
@@ -40,6 +42,7 @@
 #include "pd_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
@@ -156,10 +159,15 @@ pd_handover_stop(int fd, const PdForward *f)
 
     if (r < 0)
         return r;
+    /* SO_REUSEADDR off FIRST: a socket of any user with SO_REUSEADDR may
+     * bind and listen beside a closed (not listening) one that has it */
+    (void)set_int(fd, SOL_SOCKET, SO_REUSEADDR, 0);
     if (f->proto == PD_PROTO_TCP) {
-        if (shutdown(fd, SHUT_RD) < 0)
-            return -errno;
-        (void)set_int(fd, SOL_SOCKET, SO_REUSEADDR, 0);
+        if (shutdown(fd, SHUT_RD) < 0) {
+            r = -errno;
+            (void)set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+            return r;
+        }
         return 0;
     }
     /* UDP: connected to its own port on loopback.  Only a socket bound to
@@ -181,9 +189,11 @@ pd_handover_stop(int fd, const PdForward *f)
         in6->sin6_port = ((const struct sockaddr_in6 *)&f->host)->sin6_port;
         len = sizeof *in6;
     }
-    if (connect(fd, (struct sockaddr *)&peer, len) < 0)
-        return -errno;
-    (void)set_int(fd, SOL_SOCKET, SO_REUSEADDR, 0);
+    if (connect(fd, (struct sockaddr *)&peer, len) < 0) {
+        r = -errno;
+        (void)set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+        return r;
+    }
     return 0;
 }
 
@@ -206,7 +216,6 @@ int
 pd_handover_resume(int fd, const PdForward *f)
 {
     struct sockaddr unspec = { .sa_family = AF_UNSPEC };
-    int r;
 
     if (f->proto == PD_PROTO_UDP) {
         if (connect(fd, &unspec, sizeof unspec) < 0)
@@ -215,19 +224,42 @@ pd_handover_resume(int fd, const PdForward *f)
         (void)set_int(fd, SOL_SOCKET, SO_REUSEPORT, 0);
         return 0;
     }
-    (void)set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+    /* listen() FIRST, SO_REUSEADDR after: see pd_handover_stop() */
     (void)set_int(fd, SOL_SOCKET, SO_REUSEPORT, 0);
-    if (listen(fd, SOMAXCONN) == 0)
+    if (listen(fd, SOMAXCONN) == 0) {
+        (void)set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
         return 0;
+    }
     /* the bypass socket's connections in TIME_WAIT hold the port with
      * SO_REUSEPORT (it always has it): they let only SO_REUSEPORT sockets
      * of this user listen (nothing else listens there now: the caller
      * checked) */
     (void)set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1);
-    if (listen(fd, SOMAXCONN) == 0)
+    if (listen(fd, SOMAXCONN) == 0) {
+        (void)set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
         return 0;
-    r = -errno;
-    (void)set_int(fd, SOL_SOCKET, SO_REUSEADDR, 0);
-    (void)set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1);
-    return r;
+    }
+    return -errno;
+}
+
+/**
+ * pd_handover_hold:
+ * @fd: libslirp's socket of a stopped TCP forward that is being removed
+ *
+ * A duplicate that keeps the port bound after libslirp closes its fd,
+ * with SO_REUSEPORT and SO_REUSEADDR off: the bypass sockets (all
+ * SO_REUSEPORT) then cannot listen on the port again.
+ *
+ * Returns: the duplicate, or -1.
+ */
+int
+pd_handover_hold(int fd)
+{
+    int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+    if (dup >= 0) {
+        (void)set_int(dup, SOL_SOCKET, SO_REUSEPORT, 0);
+        (void)set_int(dup, SOL_SOCKET, SO_REUSEADDR, 0);
+    }
+    return dup;
 }

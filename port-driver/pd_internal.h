@@ -34,6 +34,7 @@ int pd_handover_find(const PdForward *f, int hint);
 int pd_handover_share(int fd);
 int pd_handover_stop(int fd, const PdForward *f);
 int pd_handover_resume(int fd, const PdForward *f);
+int pd_handover_hold(int fd);
 
 G_END_DECLS
 

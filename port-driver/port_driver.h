@@ -121,6 +121,9 @@ typedef void (*PdTableWatchFunc)(PdTable *t, PdTableEvent event,
                                  const PdForward *fwd, gpointer user_data);
 /* One watcher (the bypass); NULL func removes it. */
 void pd_table_set_watch(PdTable *t, PdTableWatchFunc func, gpointer user_data);
+/* In a PD_TABLE_REMOVED watcher of a BYPASS TCP entry: libslirp's socket
+ * (a dup, still bound, no SO_REUSEPORT; the caller owns it), or -1. */
+int pd_table_take_held(PdTable *t);
 /* Stops (TRUE) or resumes polling libslirp's socket @fd (main loop). */
 typedef void (*PdTableMuteFunc)(int fd, gboolean mute, gpointer user_data);
 void pd_table_set_mute(PdTable *t, PdTableMuteFunc func, gpointer user_data);

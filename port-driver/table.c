@@ -56,6 +56,7 @@ struct PdTable {
     GHashTable *fds; /* id -> libslirp's fd + 1 (0: not found) */
     PdTableMuteFunc mute;
     gpointer mute_data;
+    int held; /* during a REMOVED notification: see pd_table_take_held() */
 };
 
 /**
@@ -76,6 +77,7 @@ pd_table_new(Slirp *slirp, const PdNetInfo *net)
     t->entries = g_ptr_array_new_with_free_func(g_free);
     t->next_id = 1;
     t->fds = g_hash_table_new(NULL, NULL);
+    t->held = -1;
     return t;
 }
 
@@ -402,12 +404,23 @@ pd_table_remove(PdTable *t, guint id, GError **error)
             (void)pd_handover_resume(fd, &gone);
         if (t->mute != NULL)
             t->mute(fd, FALSE, t->mute_data);
+        /* a stopped TCP listener outlives libslirp's fd: it keeps the
+         * bypass sockets (shut down by the watcher) from listening again */
+        if (gone.proto == PD_PROTO_TCP)
+            t->held = pd_handover_hold(fd);
     }
-    if (!slirp_unlisten(t, &gone, error))
+    if (!slirp_unlisten(t, &gone, error)) {
+        if (t->held >= 0)
+            close(t->held);
+        t->held = -1;
         return FALSE;
+    }
     g_hash_table_remove(t->fds, GUINT_TO_POINTER(id));
     g_ptr_array_remove_index(t->entries, i);
     notify(t, PD_TABLE_REMOVED, &gone);
+    if (t->held >= 0)
+        close(t->held); /* nobody took it */
+    t->held = -1;
     return TRUE;
 }
 
@@ -562,6 +575,26 @@ pd_table_share(PdTable *t, guint id, GError **error)
         return FALSE;
     }
     return TRUE;
+}
+
+/**
+ * pd_table_take_held:
+ * @t: the table
+ *
+ * Only from a PD_TABLE_REMOVED watcher, for a removed BYPASS TCP entry:
+ * libslirp's socket of it (a duplicate, still bound, stopped, without
+ * SO_REUSEPORT), which keeps the port from the bypass sockets' listen()
+ * as long as it is open.
+ *
+ * Returns: (transfer full): the fd, or -1.
+ */
+int
+pd_table_take_held(PdTable *t)
+{
+    int fd = t->held;
+
+    t->held = -1;
+    return fd;
 }
 
 /**

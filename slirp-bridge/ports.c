@@ -86,7 +86,7 @@ ports_watch(PdTable *t, PdTableEvent event, const PdForward *fwd, gpointer data)
     SbPorts *p = data;
 
     if (event == PD_TABLE_REMOVED && p->agent != NULL)
-        pb_agent_port_removed(p->agent, fwd->id);
+        pb_agent_port_removed(p->agent, fwd->id, pd_table_take_held(t));
 }
 
 /**

@@ -128,13 +128,44 @@ serve_bypassed WEB2 0.0.0.0 80
 reach "$O" 127.0.0.1 18080
 [ "$(pb_reply_tag "$O")" = WEB2 ] || sb_fail "restarted server: $(cat "$O")"
 [ "$(pb_reply_peer "$O")" = "$(pb_get "$O" local)" ] || sb_fail "restart not bypassed: $(cat "$O")"
+stop WEB2
 
-sb_log "remove_hostfwd while bypassed stops the host side at once"
+sb_log "another user trying bind+listen (SO_REUSEADDR) through 6 hand-offs and hand-backs"
+sb_bg su -s /bin/sh "$SB_TEST_USER" -c "exec $SBCLIENT grab 0.0.0.0 18080 8"
+GRAB_LOG=$BG_LOG
+for i in 1 2 3 4 5 6; do
+    serve_bypassed "CYC$i" 0.0.0.0 80
+    stop "CYC$i"
+    wait_path 1 slirp 1
+done
+sb_wait_until 15 grep -q '^grabbed=' "$GRAB_LOG" || sb_fail "grab did not finish"
+pb_expect "$GRAB_LOG" grabbed no "another user took the published port: $(cat "$GRAB_LOG")"
+sb_log "  $(grep '^tries=' "$GRAB_LOG") attempts, none got the port"
+
+sb_log "an IPv4 server, then a dual-stack one: the second is tracked too"
+serve_bypassed FAM4 0.0.0.0 80
+stop FAM4
+wait_path 1 slirp 1
+serve_bypassed FAM6 :: 80
+sleep 0.6
+[ "$(entry_path 1)" = bypass ] || sb_fail "handed back while the dual-stack server listens"
+reach "$O" 127.0.0.1 18080
+[ "$(pb_reply_tag "$O")" = FAM6 ] || sb_fail "dual-stack server after an IPv4 one: $(cat "$O")"
+stop FAM6
+wait_path 1 slirp 1
+
+sb_log "remove_hostfwd while bypassed stops the host side at once, also when the fd moved"
+serve_bypassed WEB3 0.0.0.0 80 --dup-to 100 --relisten
+pb_expect "$SERVE_LOG" moved 100 "the server moved its listener"
+reach "$O" 127.0.0.1 18080
+[ "$(pb_reply_tag "$O")" = WEB3 ] || sb_fail "server with a moved fd: $(cat "$O")"
 sb_api '{"execute":"remove_hostfwd","arguments":{"id":1}}' "$API" | grep -q '"return"' ||
     sb_fail "remove_hostfwd failed"
 reach "$O" 127.0.0.1 18080
-[ "$(pb_reply_tag "$O")" = WEB2 ] && sb_fail "removed forward still served"
-stop WEB2
+[ "$(pb_reply_tag "$O")" = WEB3 ] && sb_fail "removed forward still served"
+sb_wait_until 5 grep -q '^relisten=' "$SERVE_LOG" || sb_fail "the server did not notice: $(cat "$SERVE_LOG")"
+pb_expect "$SERVE_LOG" relisten EADDRINUSE "listen() again after the removal"
+stop WEB3
 
 sb_log "SO_REUSEPORT workers share the port"
 sb_api '{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_port":18090,"guest_port":90}}' "$API" |

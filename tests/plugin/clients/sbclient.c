@@ -73,6 +73,8 @@ usage(void)
         "[--read-timeout MS]\n"
         "       sbclient serve-tcp|serve-udp ADDR PORT [--tag T] "
         "[--count N] [--timeout S] [--reuseport]\n"
+        "                 [--dup-to FD] [--relisten]\n"
+        "       sbclient grab ADDR PORT SECONDS\n"
         "       sbclient storm THREADS CONNECTS ADDR PORT\n"
         "       sbclient race ALLOWED FORBIDDEN PORT ITERATIONS "
         "[THREADS]\n"
@@ -882,6 +884,8 @@ typedef struct {
     long count;    /* connections/datagrams to serve, 0 = unlimited */
     long timeout;  /* seconds before exiting, 0 = never */
     int reuseport; /* --reuseport: SO_REUSEPORT before bind */
+    int dup_to;    /* --dup-to N: move the listener to fd N (-1: no) */
+    int relisten;  /* --relisten: after accept fails, listen() again */
 } ServeOpts;
 
 static void
@@ -891,9 +895,15 @@ parse_serve_opts(int argc, char **argv, ServeOpts *o)
     o->count = 0;
     o->timeout = 60;
     o->reuseport = 0;
+    o->dup_to = -1;
+    o->relisten = 0;
     for (int i = 3; i < argc; i++) {
         if (!strcmp(argv[i], "--reuseport")) {
             o->reuseport = 1;
+            continue;
+        }
+        if (!strcmp(argv[i], "--relisten")) {
+            o->relisten = 1;
             continue;
         }
         if (i + 1 >= argc)
@@ -904,6 +914,8 @@ parse_serve_opts(int argc, char **argv, ServeOpts *o)
             o->count = num(argv[++i]);
         else if (!strcmp(argv[i], "--timeout"))
             o->timeout = num(argv[++i]);
+        else if (!strcmp(argv[i], "--dup-to"))
+            o->dup_to = (int)num(argv[++i]);
         else
             usage();
     }
@@ -939,6 +951,16 @@ serve_socket(int argc, char **argv, int type, ServeOpts *o)
     if (o->timeout > 0)
         alarm((unsigned)o->timeout); /* default action: terminate */
     out("listening=%s", sock_name(fd, 0, a, sizeof a));
+    if (o->dup_to >= 0 && o->dup_to != fd) {
+        /* the listener moves to another fd number, as a daemon's may */
+        if (dup2(fd, o->dup_to) < 0) {
+            out("dup2=%s", ename(errno));
+            exit(1);
+        }
+        close(fd);
+        fd = o->dup_to;
+        out("moved=%d", fd);
+    }
     return fd;
 }
 
@@ -964,6 +986,8 @@ cmd_serve_tcp(int argc, char **argv)
                 continue;
             }
             out("accept=%s", ename(errno));
+            if (o.relisten)
+                out("relisten=%s", listen(lfd, 16) < 0 ? ename(errno) : "ok");
             return 1;
         }
         fmt_addr((struct sockaddr *)&ss, a, sizeof a);
@@ -976,6 +1000,52 @@ cmd_serve_tcp(int argc, char **argv)
     }
     close(lfd);
     return 0;
+}
+
+/* grab ADDR PORT SECONDS: try, again and again for SECONDS, to bind
+ * (SO_REUSEADDR) and listen on ADDR:PORT, as a hostile local user would;
+ * prints grabbed=yes (and exits 0) on the first success, else
+ * grabbed=no with the number of tries. */
+static int
+cmd_grab(int argc, char **argv)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    struct timespec t0, t;
+    long tries = 0, secs;
+    int one = 1;
+
+    if (argc != 4)
+        usage();
+    sl = parse_addr(argv[1], argv[2], &ss);
+    secs = num(argv[3]);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        if (fd < 0) {
+            out("socket=%s", ename(errno));
+            return 1;
+        }
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        tries++;
+        if (bind(fd, (struct sockaddr *)&ss, sl) == 0) {
+            /* bound beside a closed socket: keep trying to listen */
+            for (int k = 0; k < 1000; k++) {
+                if (listen(fd, 4) == 0) {
+                    out("grabbed=yes");
+                    out("tries=%ld", tries);
+                    close(fd);
+                    return 0;
+                }
+            }
+        }
+        close(fd);
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    } while (t.tv_sec - t0.tv_sec < secs && tries < 100000000);
+    out("grabbed=no");
+    out("tries=%ld", tries);
+    return 1;
 }
 
 /* serve-udp ADDR PORT [--tag T] [--count N] [--timeout S]. */
@@ -1375,6 +1445,7 @@ main(int argc, char **argv)
         { "udp-connect", cmd_udp_connect },
         { "serve-tcp", cmd_serve_tcp },
         { "serve-udp", cmd_serve_udp },
+        { "grab", cmd_grab },
         { "storm", cmd_storm },
         { "race", cmd_race },
         { "exec-check", cmd_exec_check },

@@ -98,9 +98,10 @@ void pb_sockdiag_free(PbSockDiag *d);
 /* Are bound, not listening TCP sockets listed (Linux >= 6.7)? */
 gboolean pb_sockdiag_lists_bound(PbSockDiag *d);
 /* Add the cookies (guint64 *, g_int64_hash set) of the host's @proto
- * sockets of @family on local @port to @out.  0 or -errno. */
+ * sockets of @family on local @port to @out (TCP: listeners, and with
+ * @bound bound ones too, which walks the bind table).  0 or -errno. */
 int pb_sockdiag_cookies(PbSockDiag *d, int proto, int family, guint16 port,
-                        GHashTable *out);
+                        gboolean bound, GHashTable *out);
 /* Is any host TCP socket listening on @host's port at an address that
  * overlaps @host's (equal, or either one a wildcard)?  1, 0 or -errno. */
 int pb_sockdiag_listening(PbSockDiag *d, const struct sockaddr_storage *host);

@@ -268,19 +268,26 @@ live_cookies(PbHandoffs *hs, const PbHandoff *h)
 {
     GHashTable *set =
         g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
-    gboolean want4 = FALSE, want6 = FALSE;
+    /* a removed entry's sockets were shut down: bound, not listening */
+    gboolean want4 = FALSE, want6 = FALSE, bound = h->removed;
     guint16 port = sa_port(&h->port.host);
 
     for (guint i = 0; i < h->socks->len; i++) {
-        if (g_array_index(h->socks, PbHandoffSock, i).family == AF_INET)
+        const PbHandoffSock *s = &g_array_index(h->socks, PbHandoffSock, i);
+
+        if (s->family == AF_INET)
             want4 = TRUE;
         else
             want6 = TRUE;
+        /* the costly listing of bound sockets only while one is expected
+         * not to listen (yet) */
+        if (!s->listening)
+            bound = TRUE;
     }
     if ((want4 && pb_sockdiag_cookies(hs->diag, h->port.proto, AF_INET, port,
-                                      set) < 0) ||
+                                      bound, set) < 0) ||
         (want6 && pb_sockdiag_cookies(hs->diag, h->port.proto, AF_INET6, port,
-                                      set) < 0)) {
+                                      bound, set) < 0)) {
         g_hash_table_unref(set);
         return NULL;
     }
@@ -303,7 +310,8 @@ prune(PbHandoffs *hs, PbHandoff *h)
 
         /* a bound TCP socket the kernel does not list: gone only once the
          * process that bound it is */
-        if (!seen && h->port.proto == IPPROTO_TCP && !s->listening &&
+        if (!seen && h->port.proto == IPPROTO_TCP &&
+            (!s->listening || h->removed) &&
             !pb_sockdiag_lists_bound(hs->diag) &&
             (kill(s->pid, 0) == 0 || errno != ESRCH))
             seen = TRUE;

@@ -226,23 +226,28 @@ pb_sockdiag_lists_bound(PbSockDiag *d)
  * @proto: IPPROTO_TCP or IPPROTO_UDP
  * @family: AF_INET or AF_INET6
  * @port: local port, host byte order
+ * @bound: TCP: also list bound, not listening sockets (if the kernel can).
+ *   That walks the kernel's whole bind table (TIME_WAIT sockets too:
+ *   measured 2-6 ms against 0.03 ms for listeners alone), so only when
+ *   such a socket is expected
  * @out: a set of guint64 * (g_int64_hash) the cookies are added to
  *
- * Lists the host's sockets on @port: TCP listeners and bound sockets (if
- * the kernel lists them), every UDP socket.
+ * Lists the host's sockets on @port: TCP listeners (and bound sockets),
+ * every UDP socket.
  *
  * Returns: 0 or -errno (then @out may hold part of the answer).
  */
 int
 pb_sockdiag_cookies(PbSockDiag *d, int proto, int family, guint16 port,
-                    GHashTable *out)
+                    gboolean bound, GHashTable *out)
 {
     PbDiagOut o = { .cookies = out };
     guint32 states =
         proto == IPPROTO_UDP
             ? ~0u
             : (1u << PB_TCP_LISTEN) |
-                  (d->bound_inactive ? 1u << PB_TCP_BOUND_INACTIVE : 0);
+                  (bound && d->bound_inactive ? 1u << PB_TCP_BOUND_INACTIVE
+                                              : 0);
 
     return dump(d, proto, family, port, states, &o);
 }

@@ -194,13 +194,19 @@ done
 for s in $SETUPS; do
     up() { curl -sS -m 2 -o /dev/null "http://127.0.0.1:${HPORT[$s]}/index.html" && sb_wait_port "${IPORT[$s]}" tcp 1; }
     sb_wait_until 15 up || sb_fail "$s: http://127.0.0.1:${HPORT[$s]}/ not answering"
-    # iperf3's server must listen in the container before the first run
-    if [ -n "${CPID[$s]:-}" ]; then
-        sb_wait_until 15 nsenter -t "${CPID[$s]}" -U -n -- ss -ltnH "sport = :5201" ||
-            sb_fail "$s: iperf3 server not listening"
-    fi
+    # iperf3's server must listen before the first run: in the container,
+    # or for the bypass on the host port (checked below)
+    case "$s" in
+    host | bypass) ;;
+    *)
+        ctr_listens() { nsenter -t "${CPID[$s]}" -U -n -- ss -ltnH "sport = :5201" | grep -q .; }
+        sb_wait_until 15 ctr_listens || sb_fail "$s: iperf3 server not listening in the container"
+        ;;
+    esac
 done
 if [[ " $SETUPS " == *" bypass "* ]]; then
+    iperf_on_host() { listeners "${IPORT[bypass]}" | grep -q iperf3; }
+    sb_wait_until 15 iperf_on_host || true
     li=$(listeners "${IPORT[bypass]}") lh=$(listeners "${HPORT[bypass]}")
     sb_log "bypass: list_hostfwd_ex paths: $(paths); host listeners on ${IPORT[bypass]}: $li; on ${HPORT[bypass]}: $lh"
     case "$li" in *iperf3*) ;; *) sb_fail "bypass: no iperf3 listener on host port ${IPORT[bypass]}: $(ss -ltnpH "sport = :${IPORT[bypass]}")" ;; esac

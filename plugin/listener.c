@@ -13,7 +13,13 @@
  * the agent then closes its end (`slirpbypass exec` waits for that EOF).
  *
  * Every connection is non-blocking on the main loop and bounded: 64 KiB
- * of JSON, 16 fds, an idle timeout, at most PB_MAX_CONNS at once.  A bad
+ * of JSON, 16 fds, an idle timeout, at most PB_MAX_CONNS at once; a new
+ * connection beyond that closes the oldest one, so that idle clients,
+ * however many and however often they reconnect, never keep a runtime or
+ * `slirpbypass exec` from being served (a real client sends its message
+ * at once; only PB_MAX_CONNS newer connections during that can evict it).
+ * Out of fds, accepting pauses for PB_ACCEPT_PAUSE_MS, logged once per
+ * episode.  A bad
  * message (malformed JSON, no or two "seccompFd", fewer fds than named,
  * fds after the first data, an fd that is not a seccomp notify fd) closes
  * the connection and every fd that came with it, with one log line.
@@ -58,7 +64,9 @@ struct PbListener {
     ino_t ino;
     PbListenerFunc func;
     gpointer data;
-    GQueue conns; /* PbConn * */
+    GQueue conns;            /* PbConn * */
+    gboolean accept_failing; /* logged the current accept() failure */
+    gint64 evict_logged_us;  /* last "closing the oldest" line */
 };
 
 typedef struct {
@@ -466,14 +474,24 @@ listener_accept(gint fd, GIOCondition cond, gpointer user_data)
                 break;
             /* EMFILE, ENFILE, ENOBUFS, ENOMEM: the socket stays readable,
              * so stop watching it for a moment instead of spinning. */
-            pb_log("%s: accept: %s", l->path, g_strerror(errno));
+            if (!l->accept_failing)
+                pb_log("%s: accept: %s (retrying every %d ms)", l->path,
+                       g_strerror(errno), PB_ACCEPT_PAUSE_MS);
+            l->accept_failing = TRUE;
             listener_pause(l);
             return G_SOURCE_REMOVE;
         }
+        l->accept_failing = FALSE;
         if (g_queue_get_length(&l->conns) >= PB_MAX_CONNS) {
-            pb_log("%s: rejected a connection: too many at once", l->path);
-            close(cfd);
-            continue;
+            gint64 now = g_get_monotonic_time();
+
+            /* the oldest makes room (see the theory of operation) */
+            if (now - l->evict_logged_us >= G_USEC_PER_SEC) {
+                pb_log("%s: %d connections at once; closing the oldest",
+                       l->path, PB_MAX_CONNS);
+                l->evict_logged_us = now;
+            }
+            conn_free(g_queue_peek_head(&l->conns));
         }
         c = g_new0(PbConn, 1);
         c->l = l;

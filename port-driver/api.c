@@ -24,10 +24,14 @@
  * one fd: PD_API_MAX_REQUEST bytes (the too-large error, as slirp4netns
  * answers a 4096-byte read), PD_API_TIMEOUT_SEC from accept to the end of
  * the reply (then the connection is closed without a reply), and
- * PD_API_MAX_CLIENTS at once: at the cap the listener stops being watched
- * and further clients wait in the kernel backlog until a slot frees.  If
- * accept() runs out of fds, the listener is paused briefly rather than
- * spinning on a readable socket it cannot drain.
+ * PD_API_MAX_CLIENTS at once: a new client beyond that closes the oldest
+ * one (without a reply), so that idle or slow clients, however many and
+ * however often they reconnect, never keep a real one waiting; a client
+ * sends its request at once and is done in milliseconds, so only a flood
+ * of PD_API_MAX_CLIENTS newer connections during its exchange can evict
+ * it.  If accept() runs out of fds, the listener is paused briefly rather
+ * than spinning on a readable socket it cannot drain (logged once per
+ * episode).
  *
  * The socket file is unlinked at pd_api_free() through a directory fd
  * opened at bind time (main may have pivot_root'ed into the sandbox by
@@ -66,6 +70,8 @@ struct PdApi {
     guint max_clients; /* PD_API_MAX_CLIENTS unless overridden */
     int sndbuf;        /* SO_SNDBUF for clients; 0: default */
     gboolean have_info;
+    gboolean accept_failing; /* logged the current accept() failure */
+    gint64 evict_logged_us;  /* last "closed the oldest" line */
     PdApiInfo info;
     char *version; /* owned copy of info.version */
 };
@@ -307,6 +313,24 @@ on_pause_over(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+/* At the client cap: close the oldest client to make room (see the theory
+ * of operation), with one log line per second at most. */
+static void
+evict_oldest(PdApi *api)
+{
+    PdApiClient *old = g_queue_peek_head(&api->clients);
+    gint64 now = g_get_monotonic_time();
+
+    if (old == NULL)
+        return;
+    if (now - api->evict_logged_us >= G_USEC_PER_SEC) {
+        g_message("api: %u clients at once; closing the oldest",
+                  api->clients.length);
+        api->evict_logged_us = now;
+    }
+    client_free(old);
+}
+
 static gboolean
 on_listener_readable(gint fd, GIOCondition cond, gpointer data)
 {
@@ -316,10 +340,11 @@ on_listener_readable(gint fd, GIOCondition cond, gpointer data)
     for (int i = 0; i < ACCEPT_BURST; i++) {
         int cfd;
 
-        if (api->clients.length >= api->max_clients)
-            break;
         cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (cfd >= 0) {
+            api->accept_failing = FALSE;
+            if (api->clients.length >= api->max_clients)
+                evict_oldest(api);
             client_new(api, cfd);
             continue;
         }
@@ -329,7 +354,10 @@ on_listener_readable(gint fd, GIOCondition cond, gpointer data)
             break;
         /* EMFILE, ENFILE, ENOBUFS, ENOMEM: the socket stays readable, so
          * stop watching it for a moment instead of spinning. */
-        g_message("api: accept failed: %s", g_strerror(errno));
+        if (!api->accept_failing)
+            g_message("api: accept failed: %s (retrying every %d ms)",
+                      g_strerror(errno), ACCEPT_PAUSE_MS);
+        api->accept_failing = TRUE;
         source_clear(&api->listen_src);
         api->pause_src = g_timeout_source_new(ACCEPT_PAUSE_MS);
         g_source_set_callback(api->pause_src, on_pause_over, api, NULL);
@@ -340,12 +368,11 @@ on_listener_readable(gint fd, GIOCondition cond, gpointer data)
     return G_SOURCE_CONTINUE;
 }
 
-/* Watches the listening socket iff below the client cap and not paused. */
+/* Watches the listening socket unless paused. */
 static void
 listener_arm(PdApi *api)
 {
-    gboolean want = api->fd >= 0 && api->pause_src == NULL &&
-                    api->clients.length < api->max_clients;
+    gboolean want = api->fd >= 0 && api->pause_src == NULL;
 
     if (want && api->listen_src == NULL) {
         api->listen_src = g_unix_fd_source_new(api->fd, G_IO_IN);

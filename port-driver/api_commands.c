@@ -371,6 +371,12 @@ pd_api_handle_request(PdTable *t, const PdApiInfo *info, const char *request,
     JsonObject *obj;
     const char *execute = NULL;
 
+    /* a NUL inside a string (\u0000, or a raw NUL byte) would silently cut
+     * it in json-glib's C strings: "10.0.2.100\u0000junk" must not pass
+     * as "10.0.2.100" */
+    if (memchr(request, '\0', len) != NULL ||
+        g_strstr_len(request, (gssize)len, "\\u0000") != NULL)
+        return pd_api_error_reply(BAD "NUL character in the request");
     if (len == 0 ||
         !json_parser_load_from_data(parser, request, (gssize)len, NULL) ||
         json_parser_has_assignment(parser, NULL) ||

@@ -360,6 +360,12 @@ test_errors(Fx *fx, gconstpointer unused)
         { "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":\"tcp\","
           "\"host_port\":8080,\"guest_addr\":\"fd00::100\",\"guest_port\":80}}",
           E("add_hostfwd: bad arguments.guest_addr") },
+        /* a NUL would cut the address short in a C string */
+        { "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":\"tcp\","
+          "\"host_port\":8080,\"guest_addr\":\"10.0.2.100\\u0000x\","
+          "\"guest_port\":80}}",
+          "{\"error\":{\"desc\":\"bad request: NUL character in the "
+          "request\"}}" },
         { "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":\"tcp\","
           "\"host_port\":8080}}",
           E("add_hostfwd: bad arguments.guest_port") },
@@ -635,27 +641,29 @@ test_timeout(Fx *fx, gconstpointer unused)
     ASSERT_REPLY(fx, "{\"execute\":\"list_hostfwd\"}", "{\"entries\":[]}");
 }
 
-/* At the client cap, further clients wait in the backlog and are served as
- * soon as a slot frees. */
+/* At the client cap, a new client is served at once: the oldest (idle)
+ * one is closed to make room, so idle clients never deny service. */
 static void
 test_client_cap(Fx *fx, gconstpointer unused)
 {
     const char *list = "{\"execute\":\"list_hostfwd\"}";
     g_autofree char *r = NULL;
-    int idle[4], waiting;
+    int idle[4], fresh;
+    char c;
 
     pd_api_set_limits(fx->api, 60000, 4, 0);
     for (int i = 0; i < 4; i++)
         idle[i] = client_connect(fx);
     pump_for(fx, 50);
-    waiting = client_connect(fx);
-    client_send(waiting, list, strlen(list));
-    pump_for(fx, 300);
-    g_assert_false(fd_readable(waiting));
-    close(idle[0]);
-    r = client_finish(fx, waiting);
+    fresh = client_connect(fx);
+    client_send(fresh, list, strlen(list));
+    r = client_finish(fx, fresh);
     g_assert_cmpstr(r, ==, "{\"entries\":[]}");
-    for (int i = 1; i < 4; i++)
+    /* the oldest idle client was closed (EOF), the others not */
+    g_assert_true(fd_readable(idle[0]));
+    g_assert_cmpint(read(idle[0], &c, 1), ==, 0);
+    g_assert_false(fd_readable(idle[1]));
+    for (int i = 0; i < 4; i++)
         close(idle[i]);
 }
 

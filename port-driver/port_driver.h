@@ -166,7 +166,7 @@ void pd_api_set_info(PdApi *api, const PdApiInfo *info);
 
 /* Limits (documented in docs/api.md). */
 #define PD_API_MAX_REQUEST 4096 /* a request must end before this byte */
-#define PD_API_MAX_CLIENTS 128  /* served at once; more wait in backlog */
+#define PD_API_MAX_CLIENTS 128  /* served at once; a new one closes the oldest */
 #define PD_API_TIMEOUT_SEC 10   /* per connection, accept to reply sent */
 
 /* The request handler alone (api_commands.c): request is the text of one

@@ -2,13 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # test.sh - the whole test suite: install the dependencies, build slirpbypass
-# twice in fresh directories (a normal build and an ASan+UBSan build), run
-# `meson test` (unit and integration suites) in both, print the logs of the
-# failures and a final line "N passed, N failed, N skipped" summed over both
-# builds.  Exit status 0 only when nothing failed.
+# in fresh directories (a normal build, an ASan+UBSan build, and a clang
+# libFuzzer build), run `meson test` in each (unit and integration suites;
+# in the fuzz build the fuzz suite: every target for FUZZ_SECONDS, default
+# 15, from its seed corpus), print the logs of the failures and a final
+# line "N passed, N failed, N skipped" summed over the builds.  Exit status
+# 0 only when nothing failed.
 #
 # Run as root from anywhere: sudo ./scripts/test.sh
-# Environment: SB_TEST_BUILDS ("normal asan" by default; a subset may be
+# Environment: SB_TEST_BUILDS ("normal asan fuzz" by default; a subset may be
 # given), SB_SKIP_DEPS=1 to skip install-deps.sh, MESON_TEST_ARGS for extra
 # `meson test` arguments (e.g. "--suite unit").
 set -u -o pipefail
@@ -98,6 +100,7 @@ run_build()
         return
     fi
     [ "$name" = asan ] && extra=(--timeout-multiplier 3)
+    [ "$name" = fuzz ] && extra=(--suite fuzz)
     echo "=== build '$name': meson test"
     # shellcheck disable=SC2086 # MESON_TEST_ARGS is a word list
     (cd "$dir" && meson test --print-errorlogs "${extra[@]}" ${MESON_TEST_ARGS:-} </dev/null)
@@ -105,10 +108,15 @@ run_build()
 }
 
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-for b in ${SB_TEST_BUILDS:-normal asan}; do
+for b in ${SB_TEST_BUILDS:-normal asan fuzz}; do
     case "$b" in
     normal) run_build normal ;;
     asan) run_build asan -Db_sanitize=address,undefined -Db_lundef=false ;;
+    # the libFuzzer targets, FUZZ_SECONDS (15) each from the seed corpus
+    fuzz) CC=clang run_build fuzz -Dfuzz=true -Dwerror=false \
+        -Db_sanitize=address,undefined -Db_lundef=false \
+        -Dc_args=-fsanitize=fuzzer-no-link \
+        -Dc_link_args=-fsanitize=fuzzer-no-link ;;
     *) echo "test.sh: unknown build '$b'" >&2; exit 1 ;;
     esac
 done

@@ -222,6 +222,19 @@ pb_agent_port_removed(PbAgent *agent, guint id, int held)
 }
 
 /**
+ * pb_agent_port_flush:
+ * @agent: an agent
+ *
+ * Lets go of the ports of removed entries whose bypass sockets are gone
+ * (the table is about to bind one of them again).
+ */
+void
+pb_agent_port_flush(PbAgent *agent)
+{
+    pb_handoff_flush(agent->core.handoffs);
+}
+
+/**
  * pb_agent_port_bypassed:
  * @agent: an agent
  * @id: a port table entry

@@ -266,6 +266,9 @@ gboolean pb_handoff_redirect(PbHandoffs *hs, int sock, const PbSockaddr *dst,
 /* The table removed entry @id: shut its bypass sockets down; @held (owned)
  * keeps them from listening again until they are gone. */
 void pb_handoff_removed(PbHandoffs *hs, guint id, int held);
+/* Check the removed entries now; release the ports of those whose bypass
+ * sockets are gone. */
+void pb_handoff_flush(PbHandoffs *hs);
 /* Is entry @id served by a bypass socket? */
 gboolean pb_handoff_served(PbHandoffs *hs, guint id);
 

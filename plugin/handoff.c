@@ -770,6 +770,29 @@ pb_handoff_removed(PbHandoffs *hs, guint id, int held)
 }
 
 /**
+ * pb_handoff_flush:
+ * @hs: (nullable): the hand-off state
+ *
+ * The table is about to bind a port that may still be held for a removed
+ * entry: check the removed entries now instead of at the next tick.
+ */
+void
+pb_handoff_flush(PbHandoffs *hs)
+{
+    g_autoptr(GList) ids = NULL;
+
+    if (hs == NULL)
+        return;
+    ids = g_hash_table_get_keys(hs->by_id);
+    for (GList *l = ids; l != NULL; l = l->next) {
+        PbHandoff *h = g_hash_table_lookup(hs->by_id, l->data);
+
+        if (h != NULL && h->removed)
+            maybe_hand_back(hs, h);
+    }
+}
+
+/**
  * pb_handoff_served: whether entry @id is served by a bypass socket.
  */
 gboolean

@@ -13,11 +13,17 @@
  * the agent then closes its end (`slirpbypass exec` waits for that EOF).
  *
  * Every connection is non-blocking on the main loop and bounded: 64 KiB
- * of JSON, 16 fds, an idle timeout, at most PB_MAX_CONNS at once; a new
- * connection beyond that closes the oldest one, so that idle clients,
- * however many and however often they reconnect, never keep a runtime or
- * `slirpbypass exec` from being served (a real client sends its message
- * at once; only PB_MAX_CONNS newer connections during that can evict it).
+ * of JSON, 16 fds, an idle timeout, at most PB_MAX_CONNS at once (fewer
+ * under a low RLIMIT_NOFILE).  A new connection beyond that closes the
+ * oldest one that has sent nothing yet (a client whose message is on its
+ * way is never closed for another), so that idle clients, however many
+ * and however often they reconnect, never keep a runtime or `slirpbypass
+ * exec` from being served.  A real client is idle only between its
+ * connect() and its message (exec loads its filter in between, a few ms):
+ * only PB_MAX_CONNS newer connections in that time can evict it, i.e. a
+ * flood by a process of the same user (the socket is 0600), which could
+ * as well kill the helper.  If every connection is sending, the new one
+ * is refused.
  * Out of fds, accepting pauses for PB_ACCEPT_PAUSE_MS, logged once per
  * episode.  A bad
  * message (malformed JSON, no or two "seccompFd", fewer fds than named,
@@ -38,6 +44,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -45,7 +53,7 @@
 
 #include <json-glib/json-glib.h>
 
-#define PB_MAX_CONNS 64
+#define PB_MAX_CONNS 1024
 #define PB_MAX_FDS 16
 #define PB_CONN_TIMEOUT_S 10
 #define PB_JSON_MAX_DEPTH 64
@@ -65,6 +73,7 @@ struct PbListener {
     PbListenerFunc func;
     gpointer data;
     GQueue conns;            /* PbConn * */
+    guint max_conns;         /* PB_MAX_CONNS, or less under RLIMIT_NOFILE */
     gboolean accept_failing; /* logged the current accept() failure */
     gint64 evict_logged_us;  /* last "closing the oldest" line */
 };
@@ -458,6 +467,24 @@ listener_pause(PbListener *l)
 }
 
 /*
+ * oldest_idle: the oldest connection that has sent nothing yet (nothing
+ * read, nothing waiting in its socket), or NULL.
+ */
+static PbConn *
+oldest_idle(PbListener *l)
+{
+    for (GList *it = l->conns.head; it != NULL; it = it->next) {
+        PbConn *c = it->data;
+        int pending = 0;
+
+        if (c->buf->len == 0 && c->fds->len == 0 &&
+            ioctl(c->fd, FIONREAD, &pending) == 0 && pending == 0)
+            return c;
+    }
+    return NULL;
+}
+
+/*
  * listener_accept: accept every pending connection.
  */
 static gboolean
@@ -482,16 +509,21 @@ listener_accept(gint fd, GIOCondition cond, gpointer user_data)
             return G_SOURCE_REMOVE;
         }
         l->accept_failing = FALSE;
-        if (g_queue_get_length(&l->conns) >= PB_MAX_CONNS) {
+        if (g_queue_get_length(&l->conns) >= l->max_conns) {
+            PbConn *idle = oldest_idle(l);
             gint64 now = g_get_monotonic_time();
 
-            /* the oldest makes room (see the theory of operation) */
             if (now - l->evict_logged_us >= G_USEC_PER_SEC) {
-                pb_log("%s: %d connections at once; closing the oldest",
-                       l->path, PB_MAX_CONNS);
+                pb_log("%s: %u connections at once; %s", l->path, l->max_conns,
+                       idle ? "closing the oldest idle one"
+                            : "refusing a new one (all are sending)");
                 l->evict_logged_us = now;
             }
-            conn_free(g_queue_peek_head(&l->conns));
+            if (idle == NULL) {
+                close(cfd);
+                continue;
+            }
+            conn_free(idle);
         }
         c = g_new0(PbConn, 1);
         c->l = l;
@@ -573,6 +605,7 @@ pb_listener_new(const char *path, GMainContext *ctx, PbListenerFunc func,
     g_autofree char *dir = NULL;
     PbListener *l;
     struct stat st;
+    struct rlimit rl;
     mode_t old;
     int r;
 
@@ -584,6 +617,11 @@ pb_listener_new(const char *path, GMainContext *ctx, PbListenerFunc func,
     }
     l = g_new0(PbListener, 1);
     l->ctx = ctx;
+    /* each connection may hold an fd and up to PB_MAX_FDS received ones:
+     * leave most of the fds to the rest of the helper */
+    l->max_conns = PB_MAX_CONNS;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        l->max_conns = CLAMP(rl.rlim_cur / 8, 16, PB_MAX_CONNS);
     l->fd = -1;
     l->func = func;
     l->data = user_data;

@@ -97,6 +97,9 @@ void pb_agent_free(PbAgent *agent);
  * @held (owned; -1: none): the entry's libslirp socket, still bound
  * (pd_table_take_held()), kept until the bypass sockets are gone. */
 void pb_agent_port_removed(PbAgent *agent, guint id, int held);
+/* Check now (not at the next 250 ms tick) whether removed entries' bypass
+ * sockets are gone, and let go of their ports. */
+void pb_agent_port_flush(PbAgent *agent);
 /* Entry @id's path as the bypass sees it: TRUE while a bypass socket
  * serves it. */
 gboolean pb_agent_port_bypassed(PbAgent *agent, guint id);

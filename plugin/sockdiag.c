@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <string.h>
 #include <unistd.h>
@@ -44,36 +45,68 @@ typedef struct {
     gboolean overlap;
 } PbDiagOut;
 
-/* Does a socket bound to @m's address overlap @host's address? */
+/* The IPV6_V6ONLY flag of an AF_INET6 socket in dump message @h (the
+ * kernel always adds INET_DIAG_SKV6ONLY for them); FALSE if absent. */
 static gboolean
-overlaps(const struct inet_diag_msg *m, const struct sockaddr_storage *host)
+v6only_of(const struct nlmsghdr *h)
 {
-    guint8 a[16] = { 0 }, h[16] = { 0 };
+    const struct inet_diag_msg *m = NLMSG_DATA(h);
+    const struct rtattr *a = (const struct rtattr *)(m + 1);
+    int len = (int)h->nlmsg_len - (int)NLMSG_LENGTH(sizeof *m);
+
+    for (; RTA_OK(a, len); a = RTA_NEXT(a, len))
+        if (a->rta_type == INET_DIAG_SKV6ONLY &&
+            RTA_PAYLOAD(a) >= (int)sizeof(guint8))
+            return *(const guint8 *)RTA_DATA(a) != 0;
+    return FALSE;
+}
+
+/* Could listener @h of this user share @host's port with libslirp's socket
+ * for @host (an IPv4 one, or an IPv6-only one, as the table binds them)?
+ * Only where the two cover a common address of one family. */
+static gboolean
+overlaps(const struct nlmsghdr *h, const struct sockaddr_storage *host)
+{
+    const struct inet_diag_msg *m = NLMSG_DATA(h);
     static const guint8 zero[16];
-    gboolean a_any, h_any;
 
-    /* both as IPv6 (IPv4 as v4-mapped) */
-    if (m->idiag_family == AF_INET) {
-        a[10] = a[11] = 0xff;
-        memcpy(a + 12, m->id.idiag_src, 4);
-        a_any = m->id.idiag_src[0] == 0;
-    } else {
-        memcpy(a, m->id.idiag_src, 16);
-        a_any = memcmp(a, zero, 16) == 0;
-    }
+    if (m->idiag_uid != geteuid())
+        return FALSE; /* SO_REUSEPORT never joins another user's socket */
     if (host->ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const void *)host;
+        guint32 hv = ((const struct sockaddr_in *)host)->sin_addr.s_addr;
+        guint32 av;
 
-        h[10] = h[11] = 0xff;
-        memcpy(h + 12, &in->sin_addr, 4);
-        h_any = in->sin_addr.s_addr == 0;
-    } else {
-        const struct sockaddr_in6 *in6 = (const void *)host;
+        if (m->idiag_family == AF_INET) {
+            av = m->id.idiag_src[0];
+        } else {
+            const guint8 *a6 = (const guint8 *)m->id.idiag_src;
+            static const guint8 mapped[12] = { [10] = 0xff, [11] = 0xff };
 
-        memcpy(h, &in6->sin6_addr, 16);
-        h_any = IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr);
+            /* an IPv6 socket covers IPv4 only if dual-stack, on :: or a
+             * v4-mapped address */
+            if (v6only_of(h))
+                return FALSE;
+            if (memcmp(a6, zero, 16) == 0)
+                return TRUE;
+            if (memcmp(a6, mapped, 12) != 0)
+                return FALSE;
+            memcpy(&av, a6 + 12, 4);
+        }
+        return av == 0 || hv == 0 || av == hv;
     }
-    return a_any || h_any || memcmp(a, h, 16) == 0;
+    /* an IPv6-only entry: only IPv6 sockets, not on v4-mapped addresses */
+    if (m->idiag_family != AF_INET6) {
+        return FALSE;
+    } else {
+        const guint8 *a6 = (const guint8 *)m->id.idiag_src;
+        const struct in6_addr *h6 =
+            &((const struct sockaddr_in6 *)host)->sin6_addr;
+
+        if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a6))
+            return FALSE;
+        return memcmp(a6, zero, 16) == 0 || IN6_IS_ADDR_UNSPECIFIED(h6) ||
+               memcmp(a6, h6, 16) == 0;
+    }
 }
 
 /* One dump of @proto/@family sockets on local port @port (filtered by the
@@ -150,7 +183,7 @@ dump(PbSockDiag *d, int proto, int family, guint16 port, guint32 states,
             if (out->cookies != NULL)
                 g_hash_table_add(out->cookies,
                                  g_memdup2(&cookie, sizeof cookie));
-            if (out->host != NULL && overlaps(m, out->host))
+            if (out->host != NULL && overlaps(h, out->host))
                 out->overlap = TRUE;
         }
     }

@@ -124,6 +124,10 @@ void pd_table_set_watch(PdTable *t, PdTableWatchFunc func, gpointer user_data);
 /* In a PD_TABLE_REMOVED watcher of a BYPASS TCP entry: libslirp's socket
  * (a dup, still bound, no SO_REUSEPORT; the caller owns it), or -1. */
 int pd_table_take_held(PdTable *t);
+/* Called when an added forward's port is taken, before one retry (the
+ * bypass releases the ports of removed forwards whose sockets are gone). */
+typedef void (*PdTableFlushFunc)(gpointer user_data);
+void pd_table_set_flush(PdTable *t, PdTableFlushFunc func, gpointer user_data);
 /* Stops (TRUE) or resumes polling libslirp's socket @fd (main loop). */
 typedef void (*PdTableMuteFunc)(int fd, gboolean mute, gpointer user_data);
 void pd_table_set_mute(PdTable *t, PdTableMuteFunc func, gpointer user_data);
@@ -166,7 +170,8 @@ void pd_api_set_info(PdApi *api, const PdApiInfo *info);
 
 /* Limits (documented in docs/api.md). */
 #define PD_API_MAX_REQUEST 4096 /* a request must end before this byte */
-#define PD_API_MAX_CLIENTS 128  /* served at once; a new one closes the oldest */
+#define PD_API_MAX_CLIENTS 128  /* served at once; a new one closes the oldest \
+                                 */
 #define PD_API_TIMEOUT_SEC 10   /* per connection, accept to reply sent */
 
 /* The request handler alone (api_commands.c): request is the text of one

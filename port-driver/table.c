@@ -57,6 +57,8 @@ struct PdTable {
     PdTableMuteFunc mute;
     gpointer mute_data;
     int held; /* during a REMOVED notification: see pd_table_take_held() */
+    PdTableFlushFunc flush;
+    gpointer flush_data;
 };
 
 /**
@@ -355,8 +357,15 @@ pd_table_add(PdTable *t, const PdForward *fwd, guint *id, GError **error)
                     theirs);
         goto out;
     }
-    if (!slirp_listen(t, &f, &fd, error))
-        goto out;
+    if (!slirp_listen(t, &f, &fd, t->flush != NULL ? NULL : error)) {
+        /* the port may still be held for a removed forward whose bypass
+         * socket just closed: let the bypass notice now, then retry */
+        if (t->flush == NULL)
+            goto out;
+        t->flush(t->flush_data);
+        if (!slirp_listen(t, &f, &fd, error))
+            goto out;
+    }
     f.id = t->next_id++;
     if (fd >= 0)
         g_hash_table_insert(t->fds, GUINT_TO_POINTER(f.id),
@@ -595,6 +604,20 @@ pd_table_take_held(PdTable *t)
 
     t->held = -1;
     return fd;
+}
+
+/**
+ * pd_table_set_flush:
+ * @t: the table
+ * @func: (nullable): called when a new forward's port is taken, before
+ *   one retry: the bypass lets go of ports it no longer needs
+ * @user_data: passed to func
+ */
+void
+pd_table_set_flush(PdTable *t, PdTableFlushFunc func, gpointer user_data)
+{
+    t->flush = func;
+    t->flush_data = user_data;
 }
 
 /**

@@ -70,6 +70,16 @@ ports_set_bypassed(gpointer data, guint id, gboolean bypassed)
     return FALSE;
 }
 
+/* implements PdTableFlushFunc */
+static void
+ports_flush(gpointer data)
+{
+    SbPorts *p = data;
+
+    if (p->agent != NULL)
+        pb_agent_port_flush(p->agent);
+}
+
 /* implements PdTableMuteFunc */
 static void
 ports_mute(int fd, gboolean mute, gpointer data)
@@ -110,6 +120,7 @@ sb_ports_new(PdTable *table, SbSlirp *slirp)
     p->ops.data = p;
     pd_table_set_mute(table, ports_mute, p);
     pd_table_set_watch(table, ports_watch, p);
+    pd_table_set_flush(table, ports_flush, p);
     return p;
 }
 
@@ -141,5 +152,6 @@ sb_ports_free(SbPorts *p)
         return;
     pd_table_set_watch(p->table, NULL, NULL);
     pd_table_set_mute(p->table, NULL, NULL);
+    pd_table_set_flush(p->table, NULL, NULL);
     g_free(p);
 }

@@ -142,6 +142,14 @@ sb_wait_until 15 grep -q '^grabbed=' "$GRAB_LOG" || sb_fail "grab did not finish
 pb_expect "$GRAB_LOG" grabbed no "another user took the published port: $(cat "$GRAB_LOG")"
 sb_log "  $(grep '^tries=' "$GRAB_LOG") attempts, none got the port"
 
+sb_log "another user's listener on [::1]:18080 (no overlap with the IPv4 entry) does not stop the hand-back"
+sb_bg su -s /bin/sh "$SB_TEST_USER" -c "exec $SBCLIENT serve-tcp ::1 18080 --timeout 30 --tag OTHER6"
+sb_wait_until 10 grep -q '^listening=' "$BG_LOG" || sb_fail "other user's IPv6 listener: $(cat "$BG_LOG")"
+serve_bypassed NOOVL 0.0.0.0 80
+stop NOOVL
+wait_path 1 slirp 1
+stop OTHER6
+
 sb_log "an IPv4 server, then a dual-stack one: the second is tracked too"
 serve_bypassed FAM4 0.0.0.0 80
 stop FAM4

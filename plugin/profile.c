@@ -91,15 +91,7 @@ const PbFastOpenRule pb_fastopen_rules[PB_N_FASTOPEN] = {
 char *
 pb_default_socket_path(void)
 {
-    const char *xdg = g_getenv("XDG_RUNTIME_DIR");
-
-    /* A relative XDG_RUNTIME_DIR is invalid per the XDG spec: ignore it. */
-    if (xdg != NULL && g_path_is_absolute(xdg))
-        return g_build_filename(xdg, "slirpbypass", "bypass.sock", NULL);
-    if (getuid() == 0)
-        return g_strdup("/run/slirpbypass/bypass.sock");
-    return g_strdup_printf("/run/user/%u/slirpbypass/bypass.sock",
-                           (unsigned)getuid());
+    return sb_default_bypass_socket();
 }
 
 /**

@@ -73,7 +73,7 @@ enum {
 
 /* The leading ':' makes getopt silent and return ':' for a missing
  * argument; we rebuild glibc's messages ourselves. */
-static const char short_opts[] = ":ce:r:m:a:6hvp:";
+static const char short_opts[] = ":ce:r:m:a:6hvp:o:";
 
 /* slirp4netns's longopts, in its order (the order shows in glibc's
  * "ambiguous; possibilities:" message), then our extensions. */
@@ -103,6 +103,7 @@ static const struct option long_opts[] = {
     { "publish", required_argument, NULL, 'p' },
     { "bypass-socket", required_argument, NULL, OPT_BYPASS_SOCKET },
     { "bypass-ignore", required_argument, NULL, OPT_BYPASS_IGNORE },
+    { "options", required_argument, NULL, 'o' },
     { NULL, 0, NULL, 0 },
 };
 
@@ -114,6 +115,7 @@ typedef struct {
     const char *cidr;
     const char *outbound_addr;
     const char *outbound_addr6;
+    GPtrArray *keep; /* strings of -o and the config files (GStrv) */
 } ParseState;
 
 static gboolean set_error(GError **error, SbErrorCode code, const char *fmt,
@@ -379,6 +381,119 @@ resolve_outbound(const char *s, int family, void *out)
  * @action: set to HELP/VERSION, which stop parsing at once.
  * Returns FALSE with SB_ERROR_USAGE on a bad option.
  */
+/* "true"/"false" (podman's values); FALSE if neither. */
+static gboolean
+parse_bool(const char *value, gboolean *out)
+{
+    if (strcmp(value, "true") == 0)
+        *out = TRUE;
+    else if (strcmp(value, "false") == 0)
+        *out = FALSE;
+    else
+        return FALSE;
+    return TRUE;
+}
+
+/*
+ * apply_option: one KEY=VALUE of -o/--options or of a config file (@where
+ * names it for the message): podman's slirp4netns option keys plus
+ * bypass and bypass_ignore, mapped to the command line options they mean.
+ * String values that later checks validate (cidr, outbound_addr*) are kept
+ * in @st and checked with the command line's; their strings must outlive
+ * parsing (the caller keeps them).
+ * Errors: SB_ERROR_INVALID naming the key, the value and @where.
+ */
+static gboolean
+apply_option(SbConfig *cfg, ParseState *st, const char *key, const char *value,
+             const char *where, GError **error)
+{
+    gboolean b;
+    long v;
+
+    if (strcmp(key, "cidr") == 0) {
+        st->cidr = value;
+    } else if (strcmp(key, "allow_host_loopback") == 0) {
+        if (!parse_bool(value, &b))
+            goto bad_bool;
+        cfg->disable_host_loopback = !b;
+    } else if (strcmp(key, "enable_ipv6") == 0) {
+        if (!parse_bool(value, &b))
+            goto bad_bool;
+        cfg->enable_ipv6 = b;
+    } else if (strcmp(key, "mtu") == 0) {
+        if (!parse_long(value, &v) || v < SB_MTU_MIN || v > SB_MTU_MAX)
+            return set_error(error, SB_ERROR_INVALID,
+                             "%s: mtu=%s: must be a number %d-%d", where, value,
+                             SB_MTU_MIN, SB_MTU_MAX);
+        cfg->mtu = (guint)v;
+    } else if (strcmp(key, "outbound_addr") == 0) {
+        st->outbound_addr = value;
+    } else if (strcmp(key, "outbound_addr6") == 0) {
+        st->outbound_addr6 = value;
+    } else if (strcmp(key, "port_handler") == 0) {
+        /* podman's choice of who serves published ports: nothing to do
+         * here, but only its two values are valid */
+        if (strcmp(value, "slirp4netns") != 0 &&
+            strcmp(value, "rootlesskit") != 0)
+            return set_error(error, SB_ERROR_INVALID,
+                             "%s: port_handler=%s: must be slirp4netns or "
+                             "rootlesskit",
+                             where, value);
+    } else if (strcmp(key, "bypass") == 0) {
+        if (!parse_bool(value, &b))
+            goto bad_bool;
+        g_clear_pointer(&cfg->bypass_socket, g_free);
+        cfg->bypass_soft = b;
+        if (b)
+            cfg->bypass_socket = sb_default_bypass_socket();
+    } else if (strcmp(key, "bypass_ignore") == 0) {
+        g_autofree char *list = g_strdup(value);
+
+        /* ';' separates CIDRs here: ',' separates the options */
+        g_strdelimit(list, ";", ',');
+        if (!add_bypass_ignore(cfg, list, error)) {
+            g_prefix_error(error, "%s: bypass_ignore=%s: ", where, value);
+            return FALSE;
+        }
+    } else {
+        return set_error(error, SB_ERROR_INVALID,
+                         "%s: unknown option '%s' (known: cidr, "
+                         "allow_host_loopback, enable_ipv6, mtu, "
+                         "outbound_addr, outbound_addr6, port_handler, "
+                         "bypass, bypass_ignore)",
+                         where, key);
+    }
+    return TRUE;
+
+bad_bool:
+    return set_error(error, SB_ERROR_INVALID,
+                     "%s: %s=%s: must be true or false", where, key, value);
+}
+
+/*
+ * apply_options: -o KEY=VALUE[,KEY=VALUE...] (podman's grammar).  The
+ * pieces are kept in @keep (they are referenced from @st).
+ */
+static gboolean
+apply_options(SbConfig *cfg, ParseState *st, const char *arg, GPtrArray *keep,
+              GError **error)
+{
+    char **items = g_strsplit(arg, ",", -1);
+
+    g_ptr_array_add(keep, items);
+    for (guint i = 0; items[i] != NULL; i++) {
+        char *eq = strchr(items[i], '=');
+
+        if (eq == NULL || eq == items[i])
+            return set_error(error, SB_ERROR_INVALID,
+                             "-o: '%s' is not KEY=VALUE", items[i]);
+        *eq = '\0';
+        if (!apply_option(cfg, st, items[i], eq + 1, "-o", error))
+            return FALSE;
+    }
+    return TRUE;
+}
+
 static gboolean
 parse_options(int argc, char **argv, SbConfig *cfg, ParseState *st,
               SbCliAction *action, GError **error)
@@ -512,6 +627,11 @@ parse_options(int argc, char **argv, SbConfig *cfg, ParseState *st,
                                  "--bypass-socket needs a non-empty PATH");
             g_free(cfg->bypass_socket);
             cfg->bypass_socket = g_strdup(optarg);
+            cfg->bypass_soft = FALSE;
+            break;
+        case 'o':
+            if (!apply_options(cfg, st, optarg, st->keep, error))
+                return FALSE;
             break;
         case OPT_BYPASS_IGNORE:
             if (!add_bypass_ignore(cfg, optarg, error))
@@ -654,6 +774,44 @@ apply_config(SbConfig *cfg, const ParseState *st, GError **error)
     return TRUE;
 }
 
+/* Does the command line ask for -h/--help or -v/--version? */
+static gboolean
+asks_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0 ||
+            strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--version") == 0)
+            return TRUE;
+    return FALSE;
+}
+
+/* The configuration files (conffile.c), system then user, applied as -o
+ * options would be; their strings are kept in @st->keep. */
+static gboolean
+read_config_files(SbConfig *cfg, ParseState *st, GError **error)
+{
+    g_auto(GStrv) paths = sb_conffile_paths();
+
+    for (guint i = 0; paths[i] != NULL; i++) {
+        char **keys = NULL, **values = NULL;
+
+        if (!sb_conffile_read(paths[i], &keys, &values, error))
+            return FALSE;
+        if (keys == NULL)
+            continue;
+        g_ptr_array_add(st->keep, keys);
+        g_ptr_array_add(st->keep, values);
+        for (guint k = 0; keys[k] != NULL; k++) {
+            g_autofree char *where =
+                g_strdup_printf("config file %s", paths[i]);
+
+            if (!apply_option(cfg, st, keys[k], values[k], where, error))
+                return FALSE;
+        }
+    }
+    return TRUE;
+}
+
 /**
  * sb_cli_parse: see slirp_bridge.h.
  * @argv: permuted in place by getopt_long (options first).
@@ -662,7 +820,9 @@ gboolean
 sb_cli_parse(int argc, char **argv, SbConfig *cfg, SbCliAction *action,
              GError **error)
 {
-    ParseState st = { 0 };
+    g_autoptr(GPtrArray) keep =
+        g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
+    ParseState st = { .keep = keep };
     char *fallback_argv[] = { (char *)"slirpbypass", NULL };
 
     *action = SB_CLI_RUN;
@@ -671,6 +831,11 @@ sb_cli_parse(int argc, char **argv, SbConfig *cfg, SbCliAction *action,
         argc = 1;
         argv = fallback_argv;
     }
+    /* the files first: the command line (and its -o) override them; a
+     * broken file does not keep --help and --version from working */
+    if (cfg->read_config_files && !asks_help(argc, argv) &&
+        !read_config_files(cfg, &st, error))
+        return FALSE;
     if (!parse_options(argc, argv, cfg, &st, action, error))
         return FALSE;
     if (*action != SB_CLI_RUN)
@@ -770,6 +935,16 @@ sb_cli_print_usage(FILE *out, const char *argv0)
           "OCI seccomp notify fds on PATH\n"
           "--bypass-ignore=CIDR[,CIDR...]  never bypass connections to "
           "these networks (repeatable)\n"
+          "-o, --options=KEY=VALUE[,KEY=VALUE...]  podman's option keys "
+          "(cidr, allow_host_loopback,\n"
+          "                         enable_ipv6, mtu, outbound_addr, "
+          "outbound_addr6, port_handler)\n"
+          "                         plus bypass=true|false and "
+          "bypass_ignore=CIDR[;CIDR...];\n"
+          "                         the same keys in [slirpbypass] of "
+          "/etc/slirpbypass/slirpbypass.conf\n"
+          "                         and ~/.config/slirpbypass/"
+          "slirpbypass.conf (the command line wins)\n"
           "-h, --help               show this help and exit\n"
           "-v, --version            show version and exit\n"
           "\n"

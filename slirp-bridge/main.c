@@ -236,6 +236,19 @@ set_api_info(const SbConfig *cfg, PdApi *api, gboolean bypass)
 }
 
 /**
+ * prepare_default_socket_dir: the directory of the default bypass socket
+ * (bypass=true), created 0700 if missing; failures show up when the
+ * socket is bound.
+ */
+static void
+prepare_default_socket_dir(const char *path)
+{
+    g_autofree char *dir = g_path_get_dirname(path);
+
+    (void)g_mkdir_with_parents(dir, 0700);
+}
+
+/**
  * start_agent: the bypass listener, configured from @cfg.
  * Returns: (transfer full) the agent, or NULL with @error set.
  */
@@ -346,11 +359,22 @@ run(SbConfig *cfg)
     }
     if (bypass) {
         ports = sb_ports_new(table, slirp);
+        if (cfg->bypass_soft)
+            prepare_default_socket_dir(cfg->bypass_socket);
         agent = start_agent(cfg, proc_fd, netns_cookie, sb_ports_ops(ports),
                             ctx, &error);
-        if (!agent)
+        if (!agent && cfg->bypass_soft) {
+            /* bypass=true from -o or a config file: the network must
+             * come up anyway (another helper may serve that socket) */
+            fprintf(stderr, "WARNING: bypass off: %s\n", error->message);
+            g_clear_error(&error);
+            g_clear_pointer(&ports, sb_ports_free);
+            bypass = FALSE;
+        } else if (!agent) {
             goto fail;
-        sb_ports_set_agent(ports, agent);
+        } else {
+            sb_ports_set_agent(ports, agent);
+        }
     }
 
     if (cfg->exit_fd >= 0)
@@ -437,6 +461,7 @@ main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     sb_config_init(&cfg);
+    cfg.read_config_files = TRUE;
     if (!sb_cli_parse(argc, argv, &cfg, &action, &error)) {
         print_warnings(&cfg);
         if (error->message[0])

@@ -57,6 +57,28 @@ sb_netns_cookie_of_self(void)
     return cookie;
 }
 
+/**
+ * sb_default_bypass_socket:
+ *
+ * The one default of `--bypass-socket`, bypass=true, `exec --socket` and
+ * `seccomp-profile --listener-path`.  A relative XDG_RUNTIME_DIR is
+ * invalid per the XDG spec and ignored.
+ *
+ * Returns: (transfer full): the path.
+ */
+char *
+sb_default_bypass_socket(void)
+{
+    const char *xdg = g_getenv("XDG_RUNTIME_DIR");
+
+    if (xdg != NULL && g_path_is_absolute(xdg))
+        return g_build_filename(xdg, "slirpbypass", "bypass.sock", NULL);
+    if (getuid() == 0)
+        return g_strdup("/run/slirpbypass/bypass.sock");
+    return g_strdup_printf("/run/user/%u/slirpbypass/bypass.sock",
+                           (unsigned)getuid());
+}
+
 /* Native architecture first, then its compat ABIs. */
 static const SbArch sb_x86_64[] = {
     { SCMP_ARCH_X86_64, "SCMP_ARCH_X86_64" },

@@ -89,8 +89,14 @@ typedef struct {
                        * when no TAPNAME was given */
 
     /* slirpbypass extensions */
-    GPtrArray *publish;       /* char *: -p/--publish specs, unparsed */
-    char *bypass_socket;      /* --bypass-socket PATH, NULL: no bypass */
+    GPtrArray *publish;  /* char *: -p/--publish specs, unparsed */
+    char *bypass_socket; /* --bypass-socket PATH, NULL: no bypass */
+    /* the bypass came from bypass=true (-o or a config file), not from
+     * --bypass-socket: if its socket cannot be served, run without it */
+    gboolean bypass_soft;
+    /* read the configuration files in sb_cli_parse() (main sets it; tests
+     * and fuzzers do not) */
+    gboolean read_config_files;
     GPtrArray *bypass_ignore; /* char *: --bypass-ignore CIDRs */
 
     /* Lines to print on stdout before starting (WARNINGs), in order. */
@@ -121,6 +127,11 @@ void sb_config_clear(SbConfig *cfg);
 gboolean sb_cli_parse(int argc, char **argv, SbConfig *cfg, SbCliAction *action,
                       GError **error);
 void sb_cli_print_usage(FILE *out, const char *argv0);
+/* conffile.c: the configuration files (system first), and one file's
+ * [slirpbypass] keys and values (NULL: no such file). */
+char **sb_conffile_paths(void);
+gboolean sb_conffile_read(const char *path, char ***keys, char ***values,
+                          GError **error);
 void sb_cli_print_version(FILE *out);
 gboolean sb_vnet_from_cidr(const char *cidr, SbVnet *vnet, GError **error);
 gboolean sb_parse_macaddr(const char *s, guint8 mac[6], GError **error);

@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <string.h>
+#include <glib/gstdio.h>
 #include <unistd.h>
 
 /* One parse: inputs and everything sb_cli_parse() produced. */
@@ -25,6 +26,9 @@ typedef struct {
     GError *error;
     gboolean ok;
 } Parsed;
+
+/* read the configuration files (test_config_files() only) */
+static gboolean with_config;
 
 /**
  * parse_argv: run sb_cli_parse() on "slirpbypass" + @args.
@@ -42,6 +46,7 @@ parse_argv(Parsed *p, const char *const *args)
     /* getopt may permute the pointers; the array owns them all anyway. */
     g_ptr_array_add(argv, NULL);
     sb_config_init(&p->cfg);
+    p->cfg.read_config_files = with_config;
     p->error = NULL;
     /* getopt only reorders the pointers, so the array still owns each
      * string exactly once. */
@@ -501,6 +506,153 @@ test_extensions(void)
     assert_ok(&p);
     g_assert_cmpuint(p.cfg.bypass_ignore->len, ==, 3);
     parsed_clear(&p);
+}
+
+/* -o/--options: podman's keys, bypass, bypass_ignore; argv order decides
+ * between -o and the long options; every bad input names itself. */
+static void
+test_options(void)
+{
+    Parsed p;
+    g_autofree char *def = sb_default_bypass_socket();
+
+    parse(&p, "-o", "mtu=9000,allow_host_loopback=false,enable_ipv6=true",
+          "--options=cidr=10.9.0.0/16,port_handler=slirp4netns", "-o",
+          "bypass=true,bypass_ignore=10.0.0.0/8;fd00::/8", "1", "tap0", NULL);
+    assert_ok(&p);
+    g_assert_cmpuint(p.cfg.mtu, ==, 9000);
+    g_assert_true(p.cfg.disable_host_loopback);
+    g_assert_true(p.cfg.enable_ipv6);
+    g_assert_cmpuint(p.cfg.vnet.prefix_len, ==, 16);
+    g_assert_cmpstr(p.cfg.bypass_socket, ==, def);
+    g_assert_true(p.cfg.bypass_soft);
+    g_assert_cmpuint(p.cfg.bypass_ignore->len, ==, 2);
+    g_assert_cmpstr(g_ptr_array_index(p.cfg.bypass_ignore, 1), ==, "fd00::/8");
+    parsed_clear(&p);
+
+    /* the later one wins; --bypass-socket is never soft */
+    parse(&p, "-o", "mtu=9000", "--mtu=1500", "-o", "bypass=true",
+          "--bypass-socket=/run/x.sock", "1", "tap0", NULL);
+    assert_ok(&p);
+    g_assert_cmpuint(p.cfg.mtu, ==, 1500);
+    g_assert_cmpstr(p.cfg.bypass_socket, ==, "/run/x.sock");
+    g_assert_false(p.cfg.bypass_soft);
+    parsed_clear(&p);
+    parse(&p, "--mtu=1500", "-o", "mtu=9000,bypass=false", "1", "tap0", NULL);
+    assert_ok(&p);
+    g_assert_cmpuint(p.cfg.mtu, ==, 9000);
+    g_assert_null(p.cfg.bypass_socket);
+    parsed_clear(&p);
+
+    {
+        static const struct {
+            const char *arg, *msg;
+        } bad[] = {
+            { "bypass=yes", "-o: bypass=yes: must be true or false" },
+            { "allow_host_loopback=1",
+              "-o: allow_host_loopback=1: must be true or false" },
+            { "mtu=67", "-o: mtu=67: must be a number 68-65521" },
+            { "port_handler=pasta",
+              "-o: port_handler=pasta: must be slirp4netns or rootlesskit" },
+            { "nosuch=1", "-o: unknown option 'nosuch' (known: cidr, "
+                          "allow_host_loopback, enable_ipv6, mtu, "
+                          "outbound_addr, outbound_addr6, port_handler, "
+                          "bypass, bypass_ignore)" },
+            { "mtu", "-o: 'mtu' is not KEY=VALUE" },
+            { "=1", "-o: '=1' is not KEY=VALUE" },
+        };
+
+        for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+            parse(&p, "-o", bad[i].arg, "1", "tap0", NULL);
+            g_assert_false(p.ok);
+            g_assert_error(p.error, SB_ERROR, SB_ERROR_INVALID);
+            g_assert_cmpstr(p.error->message, ==, bad[i].msg);
+            parsed_clear(&p);
+        }
+    }
+    parse(&p, "-o", "bypass_ignore=10.0.0.0/33", "1", "tap0", NULL);
+    g_assert_false(p.ok);
+    g_assert_nonnull(strstr(p.error->message, "bypass_ignore=10.0.0.0/33"));
+    parsed_clear(&p);
+    /* cidr and outbound_addr are checked with the command line's */
+    parse(&p, "-o", "cidr=10.0.2.0/33", "1", "tap0", NULL);
+    g_assert_false(p.ok);
+    parsed_clear(&p);
+}
+
+/* The configuration files: system, then user, then the command line; a
+ * broken file fails with its name, except for --help and --version. */
+static void
+test_config_files(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("sb-conf-XXXXXX", NULL);
+    g_autofree char *sys = g_build_filename(dir, "system.conf", NULL);
+    g_autofree char *user = g_build_filename(dir, "user.conf", NULL);
+    Parsed p;
+
+    g_setenv("SLIRPBYPASS_SYSTEM_CONFIG", sys, TRUE);
+    g_setenv("SLIRPBYPASS_USER_CONFIG", user, TRUE);
+    with_config = TRUE;
+
+    /* neither exists: defaults */
+    parse(&p, "1", "tap0", NULL);
+    assert_ok(&p);
+    g_assert_cmpuint(p.cfg.mtu, ==, 1500);
+    parsed_clear(&p);
+
+    g_assert_true(g_file_set_contents(
+        sys, "# comment\n[slirpbypass]\nmtu=9000\nbypass=true\n", -1, NULL));
+    g_assert_true(g_file_set_contents(
+        user, "[slirpbypass]\nmtu=4000\nallow_host_loopback=false\n", -1,
+        NULL));
+    parse(&p, "1", "tap0", NULL);
+    assert_ok(&p);
+    g_assert_cmpuint(p.cfg.mtu, ==, 4000); /* the user's over the system's */
+    g_assert_true(p.cfg.disable_host_loopback);
+    g_assert_true(p.cfg.bypass_soft);
+    parsed_clear(&p);
+    parse(&p, "--mtu=1500", "-o", "bypass=false", "1", "tap0", NULL);
+    assert_ok(&p);
+    g_assert_cmpuint(p.cfg.mtu, ==, 1500); /* the command line wins */
+    g_assert_null(p.cfg.bypass_socket);
+    parsed_clear(&p);
+
+    g_assert_true(
+        g_file_set_contents(user, "[slirpbypass]\nmtuu=4000\n", -1, NULL));
+    parse(&p, "1", "tap0", NULL);
+    g_assert_false(p.ok);
+    g_assert_nonnull(strstr(p.error->message, user));
+    g_assert_nonnull(strstr(p.error->message, "unknown option 'mtuu'"));
+    parsed_clear(&p);
+    parse(&p, "--help", NULL);
+    g_assert_true(p.ok);
+    g_assert_cmpint(p.action, ==, SB_CLI_HELP);
+    parsed_clear(&p);
+
+    g_assert_true(g_file_set_contents(user, "[other]\nmtu=4000\n", -1, NULL));
+    parse(&p, "1", "tap0", NULL);
+    g_assert_false(p.ok);
+    g_assert_nonnull(strstr(p.error->message, "unknown group [other]"));
+    parsed_clear(&p);
+    g_assert_true(g_file_set_contents(user, "not a key file", -1, NULL));
+    parse(&p, "1", "tap0", NULL);
+    g_assert_false(p.ok);
+    g_assert_nonnull(strstr(p.error->message, user));
+    parsed_clear(&p);
+    /* unreadable: a directory in its place */
+    g_assert_cmpint(g_remove(user), ==, 0);
+    g_assert_cmpint(g_mkdir(user, 0700), ==, 0);
+    parse(&p, "1", "tap0", NULL);
+    g_assert_false(p.ok);
+    g_assert_nonnull(strstr(p.error->message, user));
+    parsed_clear(&p);
+
+    with_config = FALSE;
+    g_unsetenv("SLIRPBYPASS_SYSTEM_CONFIG");
+    g_unsetenv("SLIRPBYPASS_USER_CONFIG");
+    g_rmdir(user);
+    g_remove(sys);
+    g_rmdir(dir);
 }
 
 static void
@@ -1110,6 +1262,8 @@ main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/cli/defaults", test_defaults);
+    g_test_add_func("/cli/options", test_options);
+    g_test_add_func("/cli/config-files", test_config_files);
     g_test_add_func("/cli/configure", test_configure);
     g_test_add_func("/cli/fds", test_fds);
     g_test_add_func("/cli/mtu", test_mtu);

@@ -1,15 +1,18 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# test-rootlesskit-handoff.sh - the port hand-off behind rootlesskit 1.1,
-# unprivileged: rootlesskit --net=slirp4netns --port-driver=slirp4netns
-# -p 127.0.0.1:18093:80/tcp with slirpbypass as its slirp4netns binary
-# (through a wrapper that adds --bypass-socket, since rootlesskit's argv is
-# fixed) and its child under `slirpbypass exec`.  The child's server must be
-# served by a host socket: it reports the host address and port as its own
-# (listening=127.0.0.1:18093), sees the host client's real address (not
-# 10.0.2.2), list_hostfwd_ex says "bypass"; after rootlessctl remove-ports
-# the port is no longer served.
+# test-rootlesskit-handoff.sh - the bypass behind rootlesskit 1.1,
+# unprivileged, turned on only by the user's config file
+# (~/.config/slirpbypass/slirpbypass.conf: bypass=true), with rootlesskit's
+# own argv: rootlesskit --net=slirp4netns --slirp4netns-binary=slirpbypass
+# --port-driver=slirp4netns -p 127.0.0.1:18093:80/tcp, its child under
+# `slirpbypass exec` (default socket path on both sides).  The child's
+# outbound TCP must be bypassed (its socket's local address is the private
+# host's, not 10.0.2.100), and its server must be served by a host socket:
+# it reports the host address and port as its own (listening=
+# 127.0.0.1:18093), sees the host client's real address (not 10.0.2.2),
+# list_hostfwd_ex says "bypass"; after rootlessctl remove-ports the port is
+# no longer served.
 . "$(dirname "$0")/../lib/harness.sh"
 sb_enter_private_host "$@"
 sb_strict
@@ -21,21 +24,21 @@ user=$(sb_ensure_test_user)
 mkdir -p "$T/u"
 cp "$SLIRPBYPASS" "$T/u/slirpbypass"
 cp "$SBCLIENT" "$T/u/sbclient"
-BS="$T/u/bypass.sock"
-cat >"$T/u/wrap" <<WRAP
-#!/bin/sh
-exec $T/u/slirpbypass --bypass-socket $BS "\$@"
-WRAP
-chmod 0755 "$T/u/slirpbypass" "$T/u/sbclient" "$T/u/wrap"
+mkdir -p "$T/u/cfg/slirpbypass" "$T/u/run"
+printf '[slirpbypass]\nbypass=true\n' >"$T/u/cfg/slirpbypass/slirpbypass.conf"
+chmod 0755 "$T/u/slirpbypass" "$T/u/sbclient"
 chown -R "$user" "$T/u"
+chmod 0700 "$T/u/run"
 state="$T/u/rk"
 api="$state/.s4nn.sock"
+pb_serve HOSTLO 127.0.0.1 18094
 # the child waits (bounded) until the forward exists, so that its bind is
-# of a published port, then serves under the bypass
-child="i=0; while [ \$i -lt 100 ] && ! printf '{\"execute\":\"list_hostfwd\"}' | socat -t 2 - UNIX-CONNECT:$api 2>/dev/null | grep -q 18093; do sleep 0.1; i=\$((i+1)); done; exec $T/u/slirpbypass exec --socket $BS -- $T/u/sbclient serve-tcp 0.0.0.0 80 --timeout 80 --tag RK"
+# of a published port; one bypassed outbound connect, then the server
+child="i=0; while [ \$i -lt 100 ] && ! printf '{\"execute\":\"list_hostfwd\"}' | socat -t 2 - UNIX-CONNECT:$api 2>/dev/null | grep -q 18093; do sleep 0.1; i=\$((i+1)); done; $T/u/slirpbypass exec -- $T/u/sbclient tcp-connect 10.0.2.2 18094 >$T/u/out.txt 2>&1; exec $T/u/slirpbypass exec -- $T/u/sbclient serve-tcp 0.0.0.0 80 --timeout 80 --tag RK"
 
-sb_bg sb_as_user timeout 90 rootlesskit --state-dir="$state" --net=slirp4netns \
-    --mtu=65520 --slirp4netns-binary="$T/u/wrap" --port-driver=slirp4netns \
+sb_bg sb_as_user env XDG_CONFIG_HOME="$T/u/cfg" XDG_RUNTIME_DIR="$T/u/run" \
+    timeout 90 rootlesskit --state-dir="$state" --net=slirp4netns \
+    --mtu=65520 --slirp4netns-binary="$T/u/slirpbypass" --port-driver=slirp4netns \
     --pidns -p 127.0.0.1:18093:80/tcp sh -c "$child"
 RK_PID=$BG_PID
 RK_LOG=$BG_LOG
@@ -44,6 +47,8 @@ if ! sb_wait_until 30 grep -q '^listening=' "$RK_LOG"; then
     sb_fail "the child's server did not start"
 fi
 pb_expect "$RK_LOG" listening 127.0.0.1:18093 "the child's socket is the host socket of the entry"
+[ -S "$T/u/run/slirpbypass/bypass.sock" ] || sb_fail "no bypass socket at the default path"
+pb_assert_bypassed "$T/u/out.txt" HOSTLO "the child's outbound connect"
 O=$T/out
 pb_host "$O" tcp-connect 127.0.0.1 18093 || true
 [ "$(pb_reply_tag "$O")" = RK ] || sb_fail "host client: $(tr '\n' ' ' <"$O")"

@@ -394,7 +394,14 @@ conn_read(gint fd, GIOCondition cond, gpointer user_data)
         return G_SOURCE_REMOVE;
     }
     if (n == 0) {
-        conn_reject(c, c->buf->len ? "truncated JSON" : "empty message");
+        if (c->buf->len == 0 && c->fds->len == 0) {
+            /* connected and closed, nothing sent: another helper probing
+             * whether this socket is live, or a client that gave up */
+            pb_debug("%s: a connection closed without a message", c->l->path);
+            conn_free(c);
+        } else {
+            conn_reject(c, "truncated JSON");
+        }
         return G_SOURCE_REMOVE;
     }
     g_byte_array_append(c->buf, (const guint8 *)data, (guint)n);

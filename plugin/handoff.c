@@ -453,11 +453,11 @@ make_socket(PbHandoffs *hs, PbCall *c, const PbPort *port, int family, int type,
     if (s < 0)
         return -1;
     pb_sockstate_copy(hs->core->defaults, c->dup, s, family, type, &tv);
-    /* an IPv6 host address is an IPv6-only forward (port-driver/table.c);
-     * an IPv4 one reached through a v4-mapped bind needs it off */
     /* SO_REUSEADDR matters here: this is the socket that binds */
     if (pb_sock_int(c->dup, SOL_SOCKET, SO_REUSEADDR) > 0)
         (void)setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    /* an IPv6 host address is an IPv6-only forward (port-driver/table.c);
+     * an IPv4 one reached through a v4-mapped bind needs it off */
     v6only = port->host.ss_family == AF_INET6;
     if ((family == AF_INET6 && setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v6only,
                                           sizeof v6only) < 0) ||

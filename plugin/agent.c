@@ -36,6 +36,7 @@ G_DEFINE_QUARK(pb-error-quark, pb_error)
 struct PbAgent {
     PbCore core;
     PbListener *listener;
+    PbRegistrar *registrar;
 };
 
 /*
@@ -208,6 +209,33 @@ pb_agent_listen(PbAgent *agent, const char *path, GError **error)
 }
 
 /**
+ * pb_agent_register:
+ * @agent: an agent
+ * @path: the per-user agent's socket (`slirpbypass agent`)
+ * @exe: (nullable): the slirpbypass executable, to start that agent if
+ *       none answers (NULL: do not)
+ * @error: PB_ERROR_SYSTEM naming @path
+ *
+ * Registers the served network namespace with the per-user agent, which
+ * then passes on the notify fds of its processes (register.c).
+ *
+ * Returns: TRUE once registered.
+ */
+gboolean
+pb_agent_register(PbAgent *agent, const char *path, const char *exe,
+                  GError **error)
+{
+    if (agent->registrar != NULL) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "agent %s: already registered", path);
+        return FALSE;
+    }
+    agent->registrar =
+        pb_registrar_start(&agent->core, path, exe, on_notify_fd, agent, error);
+    return agent->registrar != NULL;
+}
+
+/**
  * pb_agent_port_removed:
  * @agent: an agent
  * @id: the port table entry that was removed
@@ -267,6 +295,8 @@ pb_agent_free(PbAgent *agent)
     pb_listener_free(agent->listener);
     while ((n = g_queue_peek_head(&core->notifies)) != NULL)
         pb_notify_destroy(n);
+    /* after the waits were answered: the agent then serves the fds */
+    pb_registrar_free(agent->registrar);
     pb_handoffs_free(core->handoffs);
     pb_pendings_free(core->pendings);
     pb_procs_free(core->procs);

@@ -166,6 +166,8 @@ PbNotify *pb_notify_new(PbCore *core, int fd, gint64 pid, const char *id);
 /* Stop serving, release everything (also the pending connects). */
 void pb_notify_destroy(PbNotify *n);
 int pb_notify_get_fd(PbNotify *n);
+/* The ContainerProcessState to pass @n's fd on with (register.c). */
+char *pb_notify_state_json(PbNotify *n);
 PbCore *pb_notify_get_core(PbNotify *n);
 
 /* ---- call.c: one trapped call on a socket fd ---- */
@@ -290,9 +292,38 @@ typedef void (*PbListenerFunc)(int notify_fd, const PbProcessState *st,
 PbListener *pb_listener_new(const char *path, GMainContext *ctx,
                             PbListenerFunc func, gpointer user_data,
                             GError **error);
+/* Serve an already listening socket (systemd socket activation); its
+ * file is never unlinked.  @fd is closed on failure. */
+PbListener *pb_listener_adopt(int fd, GMainContext *ctx, PbListenerFunc func,
+                              gpointer user_data, GError **error);
+/* Called with each helper registration (ownership of @chan passes). */
+typedef void (*PbRegisterFunc)(int chan, const PbRegistration *reg,
+                               gpointer user_data);
+/* Accept registrations too (the per-user agent, dispatch.c). */
+void pb_listener_set_register(PbListener *l, PbRegisterFunc func,
+                              gpointer user_data);
 /* Close everything and unlink the socket file (via the parent dirfd kept
  * at bind time, so this works after a pivot_root). */
 void pb_listener_free(PbListener *l);
+
+/* ---- register.c: a helper's registration with the per-user agent ---- */
+typedef struct PbRegistrar PbRegistrar;
+typedef PbListenerFunc PbRegistrarFunc;
+PbRegistrar *pb_registrar_start(PbCore *core, const char *path, const char *exe,
+                                PbRegistrarFunc func, gpointer data,
+                                GError **error);
+void pb_registrar_free(PbRegistrar *r);
+
+/* ---- channel.c: agent <-> helper messages ---- */
+/* Messages are JSON objects of at most PB_LISTENER_MAX_MESSAGE bytes. */
+int pb_channel_send(int sock, const char *json, int fd);
+gssize pb_channel_recv(int sock, char *buf, gsize size, int *fd_out);
+/* Is @fd an AF_UNIX SOCK_SEQPACKET socket?  PB_ERROR_INVALID if not. */
+gboolean pb_channel_check(int fd, GError **error);
+/* The ContainerProcessState passed on with a notify fd. */
+char *pb_state_json_for(gint64 pid, const char *id, const char *metadata);
+/* Is @fd a seccomp notify fd? */
+gboolean pb_is_notify_fd(int fd);
 
 G_END_DECLS
 

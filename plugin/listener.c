@@ -49,6 +49,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <stddef.h>
 #include <unistd.h>
 
 #include <json-glib/json-glib.h>
@@ -72,8 +73,11 @@ struct PbListener {
     ino_t ino;
     PbListenerFunc func;
     gpointer data;
-    GQueue conns;            /* PbConn * */
-    guint max_conns;         /* PB_MAX_CONNS, or less under RLIMIT_NOFILE */
+    PbRegisterFunc reg_func; /* NULL: registrations are rejected */
+    gpointer reg_data;
+    gboolean adopted; /* socket-activated: the file is not ours to unlink */
+    GQueue conns;     /* PbConn * */
+    guint max_conns;  /* PB_MAX_CONNS, or less under RLIMIT_NOFILE */
     gboolean accept_failing; /* logged the current accept() failure */
     gint64 evict_logged_us;  /* last "closing the oldest" line */
 };
@@ -167,6 +171,7 @@ void
 pb_process_state_clear(PbProcessState *st)
 {
     g_clear_pointer(&st->id, g_free);
+    g_clear_pointer(&st->json, g_free);
 }
 
 /**
@@ -268,6 +273,123 @@ pb_process_state_parse(const char *json, gsize len, guint nfds_rcvd,
     return TRUE;
 }
 
+/**
+ * pb_registration_is:
+ * @json: one JSON object (not NUL-terminated)
+ * @len: its length
+ *
+ * Returns: TRUE if it is a helper's registration (has "slirpbypass"),
+ * not a runtime's ContainerProcessState.
+ */
+gboolean
+pb_registration_is(const char *json, gsize len)
+{
+    g_autoptr(JsonParser) parser = json_parser_new_immutable();
+    JsonNode *root;
+
+    if (!json_parser_load_from_data(parser, json, (gssize)len, NULL))
+        return FALSE;
+    root = json_parser_get_root(parser);
+    return root != NULL && JSON_NODE_HOLDS_OBJECT(root) &&
+           json_object_has_member(json_node_get_object(root), "slirpbypass");
+}
+
+/*
+ * get_uint: member @name of @obj as a non-negative integer.
+ */
+static gboolean
+get_uint(JsonObject *obj, const char *name, guint64 *out, GError **error)
+{
+    JsonNode *node = json_object_get_member(obj, name);
+
+    if (node == NULL || json_node_get_value_type(node) != G_TYPE_INT64 ||
+        json_node_get_int(node) < 0) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "registration: no \"%s\" non-negative integer", name);
+        return FALSE;
+    }
+    *out = (guint64)json_node_get_int(node);
+    return TRUE;
+}
+
+/**
+ * pb_registration_parse:
+ * @json: one JSON object (not NUL-terminated)
+ * @len: its length
+ * @nfds_rcvd: how many fds arrived with it
+ * @reg: (out): the registration
+ * @error: PB_ERROR_INVALID with a one-line reason
+ *
+ * Requires {"slirpbypass":"register","version":1,"netnsDev":N,
+ * "netnsIno":N,"fds":["channel"]} and exactly one fd.
+ *
+ * Returns: TRUE if valid.
+ */
+gboolean
+pb_registration_parse(const char *json, gsize len, guint nfds_rcvd,
+                      PbRegistration *reg, GError **error)
+{
+    g_autoptr(JsonParser) parser = json_parser_new_immutable();
+    g_autoptr(GError) local = NULL;
+    JsonNode *root, *node;
+    JsonObject *obj;
+    JsonArray *fds;
+    guint64 v;
+
+    memset(reg, 0, sizeof *reg);
+    if (!json_parser_load_from_data(parser, json, (gssize)len, &local)) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "registration: malformed JSON: %s", local->message);
+        return FALSE;
+    }
+    root = json_parser_get_root(parser);
+    if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "registration: not a JSON object");
+        return FALSE;
+    }
+    obj = json_node_get_object(root);
+    node = json_object_get_member(obj, "slirpbypass");
+    if (node == NULL || json_node_get_value_type(node) != G_TYPE_STRING ||
+        g_strcmp0(json_node_get_string(node), "register") != 0) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "registration: \"slirpbypass\" is not \"register\"");
+        return FALSE;
+    }
+    if (!get_uint(obj, "version", &v, error))
+        return FALSE;
+    if (v != PB_REGISTRATION_VERSION) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "registration: version %" G_GUINT64_FORMAT
+                    " (this agent speaks %d)",
+                    v, PB_REGISTRATION_VERSION);
+        return FALSE;
+    }
+    reg->version = (guint)v;
+    if (!get_uint(obj, "netnsDev", &v, error))
+        return FALSE;
+    reg->netns_dev = (dev_t)v;
+    if (!get_uint(obj, "netnsIno", &v, error))
+        return FALSE;
+    reg->netns_ino = (ino_t)v;
+    node = json_object_get_member(obj, "fds");
+    if (node == NULL || !JSON_NODE_HOLDS_ARRAY(node) ||
+        json_array_get_length(fds = json_node_get_array(node)) != 1 ||
+        json_node_get_value_type(json_array_get_element(fds, 0)) !=
+            G_TYPE_STRING ||
+        g_strcmp0(json_array_get_string_element(fds, 0), "channel") != 0) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "registration: \"fds\" is not [\"channel\"]");
+        return FALSE;
+    }
+    if (nfds_rcvd != 1) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "registration: %u fds arrived, 1 expected", nfds_rcvd);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 /* ---- connections ---- */
 
 /*
@@ -304,6 +426,48 @@ conn_reject(PbConn *c, const char *why)
 }
 
 /*
+ * peer_pid: the connected peer's pid in our pid namespace (SO_PEERCRED),
+ * 0 if unknown.
+ */
+static gint64
+peer_pid(int fd)
+{
+    struct ucred cred;
+    socklen_t cl = sizeof cred;
+
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0)
+        return 0;
+    return cred.pid;
+}
+
+/*
+ * conn_register: a helper's registration (dispatch.c) has arrived: check
+ * it and hand its channel on.
+ */
+static void
+conn_register(PbConn *c, gsize len)
+{
+    g_autoptr(GError) error = NULL;
+    PbRegistration reg;
+    int chan;
+
+    if (!pb_registration_parse((const char *)c->buf->data, len, c->fds->len,
+                               &reg, &error)) {
+        conn_reject(c, error->message);
+        return;
+    }
+    chan = g_array_index(c->fds, int, 0);
+    if (!pb_channel_check(chan, &error)) {
+        conn_reject(c, error->message);
+        return;
+    }
+    g_array_remove_index(c->fds, 0);
+    reg.peer_pid = peer_pid(c->fd);
+    c->l->reg_func(chan, &reg, c->l->reg_data);
+    conn_free(c);
+}
+
+/*
  * conn_complete: a whole JSON object of @len bytes has arrived: validate
  * it, hand the notify fd on, close the rest.
  */
@@ -314,6 +478,11 @@ conn_complete(PbConn *c, gsize len)
     PbProcessState st;
     int nfd, r;
 
+    if (c->l->reg_func != NULL &&
+        pb_registration_is((const char *)c->buf->data, len)) {
+        conn_register(c, len);
+        return;
+    }
     if (!pb_process_state_parse((const char *)c->buf->data, len, c->fds->len,
                                 &st, &error)) {
         conn_reject(c, error->message);
@@ -329,6 +498,8 @@ conn_complete(PbConn *c, gsize len)
         return;
     }
     g_array_remove_index(c->fds, st.seccomp_index);
+    st.json = g_strndup((const char *)c->buf->data, len);
+    st.peer_pid = peer_pid(c->fd);
     c->l->func(nfd, &st, c->l->data);
     pb_process_state_clear(&st);
     conn_free(c);
@@ -672,6 +843,76 @@ fail:
 }
 
 /**
+ * pb_listener_adopt:
+ * @fd: (transfer full): a listening AF_UNIX stream socket (systemd socket
+ *      activation)
+ * @ctx: the main context
+ * @func: called with each validated notify fd
+ * @user_data: for @func
+ * @error: PB_ERROR_INVALID if @fd is not a listening unix stream socket
+ *
+ * Like pb_listener_new(), but the socket file belongs to whoever made it
+ * and is never unlinked.
+ *
+ * Returns: (transfer full) the listener, or NULL (@fd closed).
+ */
+PbListener *
+pb_listener_adopt(int fd, GMainContext *ctx, PbListenerFunc func,
+                  gpointer user_data, GError **error)
+{
+    struct sockaddr_un sun = { 0 };
+    socklen_t len = sizeof sun;
+    int type = 0, acc = 0;
+    socklen_t ol = sizeof type, al = sizeof acc;
+    PbListener *l;
+
+    if (getsockname(fd, (struct sockaddr *)&sun, &len) < 0 ||
+        sun.sun_family != AF_UNIX ||
+        getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &ol) < 0 ||
+        type != SOCK_STREAM ||
+        getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &al) < 0 || !acc) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "fd %d (socket activation): not a listening unix "
+                    "stream socket",
+                    fd);
+        close(fd);
+        return NULL;
+    }
+    l = g_new0(PbListener, 1);
+    l->ctx = ctx;
+    l->max_conns = PB_MAX_CONNS;
+    l->fd = fd;
+    l->dirfd = -1;
+    l->adopted = TRUE;
+    l->func = func;
+    l->data = user_data;
+    if (len > offsetof(struct sockaddr_un, sun_path) && sun.sun_path[0])
+        l->path = g_strndup(sun.sun_path, sizeof sun.sun_path);
+    else
+        l->path = g_strdup_printf("fd %d", fd);
+    l->base = g_path_get_basename(l->path);
+    g_queue_init(&l->conns);
+    (void)g_unix_set_fd_nonblocking(fd, TRUE, NULL);
+    listener_watch(l);
+    return l;
+}
+
+/**
+ * pb_listener_set_register:
+ * @l: a listener
+ * @func: called with each helper registration (dispatch.c)
+ * @user_data: for @func
+ *
+ * Without this, registrations are rejected like any bad message.
+ */
+void
+pb_listener_set_register(PbListener *l, PbRegisterFunc func, gpointer user_data)
+{
+    l->reg_func = func;
+    l->reg_data = user_data;
+}
+
+/**
  * pb_listener_free:
  * @l: (nullable): a listener
  *
@@ -694,7 +935,8 @@ pb_listener_free(PbListener *l)
     }
     if (l->fd >= 0) {
         close(l->fd);
-        if (fstatat(l->dirfd, l->base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        if (!l->adopted &&
+            fstatat(l->dirfd, l->base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
             st.st_dev == l->dev && st.st_ino == l->ino)
             unlinkat(l->dirfd, l->base, 0);
     }

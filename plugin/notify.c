@@ -472,6 +472,19 @@ pb_notify_get_fd(PbNotify *n)
 }
 
 /**
+ * pb_notify_state_json:
+ * @n: a notify
+ *
+ * Returns: (transfer full): the ContainerProcessState its fd came with
+ * (pid and container id), to pass the fd on with.
+ */
+char *
+pb_notify_state_json(PbNotify *n)
+{
+    return pb_state_json_for(n->pid, n->id, NULL);
+}
+
+/**
  * pb_notify_get_core:
  * @n: a notify
  *

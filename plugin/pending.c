@@ -93,8 +93,9 @@ pb_pendings_new(guint max)
  * @ps: the set
  * @n: a notify that stops being served
  *
- * Destroys @n's waits (their host sockets are closed; nothing is
- * answered: the notify fd is about to close).
+ * Destroys @n's waits (their host sockets are closed).  Each is answered
+ * ECONNREFUSED first: the per-user agent may hold another copy of the
+ * notify fd (dispatch.c), so closing ours would not end the wait.
  */
 void
 pb_pendings_cancel(PbPendings *ps, PbNotify *n)
@@ -106,6 +107,7 @@ pb_pendings_cancel(PbPendings *ps, PbNotify *n)
         return;
     while ((p = g_queue_pop_head(q)) != NULL) {
         ps->count--;
+        (void)pb_notif_respond(p->nfd, p->id, 0, -ECONNREFUSED);
         g_source_destroy(&p->source);
         g_source_unref(&p->source);
     }

@@ -93,6 +93,11 @@ PbAgent *pb_agent_new(const PbAgentConfig *cfg, GMainContext *ctx,
 /* Binds and listens on path (mode 0600 via umask, stale file unlinked). */
 gboolean pb_agent_listen(PbAgent *agent, const char *path, GError **error);
 void pb_agent_free(PbAgent *agent);
+/* Register with the per-user agent at @path (starting `@exe agent` if none
+ * answers and @exe is not NULL); it passes on the notify fds of the
+ * served namespace (register.c). */
+gboolean pb_agent_register(PbAgent *agent, const char *path, const char *exe,
+                           GError **error);
 /* The port table removed entry @id: a bypass socket serving it stops.
  * @held (owned; -1: none): the entry's libslirp socket, still bound
  * (pd_table_take_held()), kept until the bypass sockets are gone. */
@@ -104,6 +109,18 @@ void pb_agent_port_flush(PbAgent *agent);
  * serves it. */
 gboolean pb_agent_port_bypassed(PbAgent *agent, guint id);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PbAgent, pb_agent_free)
+
+/* `slirpbypass agent` (dispatch.c; its command line:
+ * slirp-bridge/cmd_agent.c): the per-user dispatcher of one listenerPath
+ * to the helpers registered for each network namespace. */
+typedef struct PbDispatcher PbDispatcher;
+/* Bind @path, or with @path NULL serve @listen_fd (socket activation). */
+PbDispatcher *pb_dispatcher_new(const char *path, int listen_fd,
+                                GMainContext *ctx, GError **error);
+void pb_dispatcher_counts(PbDispatcher *d, guint *helpers, guint *owned,
+                          guint *orphans);
+void pb_dispatcher_free(PbDispatcher *d);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PbDispatcher, pb_dispatcher_free)
 
 /* `slirpbypass exec` (exec.c; its command line: slirp-bridge/cmd_exec.c).
  * Connect to the agent at @path: the socket, or -1 with errno set. */
@@ -225,11 +242,30 @@ typedef struct {
     guint nfds;          /* length of "fds" */
     gint64 pid;          /* "pid", 0 if absent or not a positive int */
     char *id;            /* "state"."id" or NULL */
+    char *json;          /* the message (set by the listener, not the
+                          * parser), NUL-terminated */
+    gint64 peer_pid;     /* the sender (SO_PEERCRED, set by the listener;
+                          * 0: unknown) */
 } PbProcessState;
 void pb_process_state_clear(PbProcessState *st);
 /* Validate @json against the number of fds received with it. */
 gboolean pb_process_state_parse(const char *json, gsize len, guint nfds_rcvd,
                                 PbProcessState *st, GError **error);
+
+/* A helper's registration with `slirpbypass agent` (dispatch.c,
+ * register.c): the namespace it serves; its channel is the one fd. */
+#define PB_REGISTRATION_VERSION 1
+typedef struct {
+    guint version;
+    dev_t netns_dev;
+    ino_t netns_ino;
+    gint64 peer_pid; /* SO_PEERCRED of the registering connection */
+} PbRegistration;
+/* Is this JSON object a registration ("slirpbypass" member)? */
+gboolean pb_registration_is(const char *json, gsize len);
+/* Validate a registration against the number of fds received with it. */
+gboolean pb_registration_parse(const char *json, gsize len, guint nfds_rcvd,
+                               PbRegistration *reg, GError **error);
 
 /* notify.c: raw seccomp ioctls; each returns 0 (ADDFD: the target fd) or
  * -errno. */

@@ -83,15 +83,14 @@ const PbFastOpenRule pb_fastopen_rules[PB_N_FASTOPEN] = {
  * pb_default_socket_path:
  *
  * The agent socket path used when neither the profile nor `exec` is told
- * one: $XDG_RUNTIME_DIR/slirpbypass/bypass.sock; without XDG_RUNTIME_DIR,
- * /run/slirpbypass/bypass.sock for uid 0 and /run/user/UID/... otherwise.
+ * one: the per-user agent's, sb_default_agent_socket().
  *
  * Returns: (transfer full) an absolute path.
  */
 char *
 pb_default_socket_path(void)
 {
-    return sb_default_bypass_socket();
+    return sb_default_agent_socket();
 }
 
 /**

@@ -68,6 +68,7 @@ enum {
     OPT_MACADDRESS,
     OPT_TARGET_TYPE,
     OPT_BYPASS_SOCKET,
+    OPT_BYPASS_AGENT,
     OPT_BYPASS_IGNORE,
 };
 
@@ -102,6 +103,7 @@ static const struct option long_opts[] = {
     /* slirpbypass extensions */
     { "publish", required_argument, NULL, 'p' },
     { "bypass-socket", required_argument, NULL, OPT_BYPASS_SOCKET },
+    { "bypass-agent", required_argument, NULL, OPT_BYPASS_AGENT },
     { "bypass-ignore", required_argument, NULL, OPT_BYPASS_IGNORE },
     { "options", required_argument, NULL, 'o' },
     { NULL, 0, NULL, 0 },
@@ -442,10 +444,10 @@ apply_option(SbConfig *cfg, ParseState *st, const char *key, const char *value,
     } else if (strcmp(key, "bypass") == 0) {
         if (!parse_bool(value, &b))
             goto bad_bool;
-        g_clear_pointer(&cfg->bypass_socket, g_free);
+        g_clear_pointer(&cfg->bypass_agent, g_free);
         cfg->bypass_soft = b;
         if (b)
-            cfg->bypass_socket = sb_default_bypass_socket();
+            cfg->bypass_agent = sb_default_agent_socket();
     } else if (strcmp(key, "bypass_ignore") == 0) {
         g_autofree char *list = g_strdup(value);
 
@@ -627,6 +629,15 @@ parse_options(int argc, char **argv, SbConfig *cfg, ParseState *st,
                                  "--bypass-socket needs a non-empty PATH");
             g_free(cfg->bypass_socket);
             cfg->bypass_socket = g_strdup(optarg);
+            break;
+        case OPT_BYPASS_AGENT:
+            if (optarg[0] != '/')
+                return set_error(error, SB_ERROR_USAGE,
+                                 "--bypass-agent needs an absolute PATH, got "
+                                 "\"%s\"",
+                                 optarg);
+            g_free(cfg->bypass_agent);
+            cfg->bypass_agent = g_strdup(optarg);
             cfg->bypass_soft = FALSE;
             break;
         case 'o':
@@ -877,6 +888,7 @@ sb_config_clear(SbConfig *cfg)
     g_clear_pointer(&cfg->netns_path, g_free);
     g_clear_pointer(&cfg->tapname, g_free);
     g_clear_pointer(&cfg->bypass_socket, g_free);
+    g_clear_pointer(&cfg->bypass_agent, g_free);
     g_clear_pointer(&cfg->publish, g_ptr_array_unref);
     g_clear_pointer(&cfg->bypass_ignore, g_ptr_array_unref);
     g_clear_pointer(&cfg->warnings, g_ptr_array_unref);
@@ -933,6 +945,10 @@ sb_cli_print_usage(FILE *out, const char *argv0)
           "[HOSTIP:]HOSTPORT:GUESTPORT[/tcp|udp] (repeatable)\n"
           "--bypass-socket=PATH     enable the seccomp bypass: listen for "
           "OCI seccomp notify fds on PATH\n"
+          "--bypass-agent=PATH      enable the seccomp bypass: register "
+          "with the per-user agent\n"
+          "                         (`slirpbypass agent`) at PATH, "
+          "started if none answers\n"
           "--bypass-ignore=CIDR[,CIDR...]  never bypass connections to "
           "these networks (repeatable)\n"
           "-o, --options=KEY=VALUE[,KEY=VALUE...]  podman's option keys "
@@ -951,7 +967,9 @@ sb_cli_print_usage(FILE *out, const char *argv0)
           "Subcommands: 'slirpbypass seccomp-profile' prints an OCI seccomp "
           "profile for the bypass;\n"
           "'slirpbypass exec [OPTION]... -- CMD [ARG]...' runs CMD under "
-          "the bypass filter.\n",
+          "the bypass filter;\n"
+          "'slirpbypass agent' is the per-user agent that bypass=true "
+          "registers with.\n",
           out);
 }
 

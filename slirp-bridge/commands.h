@@ -17,6 +17,10 @@ int sb_cmd_profile_main(int argc, char **argv);
  * (125/126/127) or after --help (0). */
 int sb_cmd_exec_main(int argc, char **argv);
 
+/* `slirpbypass agent ...`: argv[0] is "agent".  Returns the exit status
+ * (0 after a signal). */
+int sb_cmd_agent_main(int argc, char **argv);
+
 G_END_DECLS
 
 #endif /* SB_COMMANDS_H */

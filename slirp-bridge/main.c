@@ -107,6 +107,8 @@ print_banner(const SbConfig *cfg)
                cfg->macaddr[3], cfg->macaddr[4], cfg->macaddr[5]);
     if (cfg->bypass_socket)
         printf("* Bypass socket:   %s\n", cfg->bypass_socket);
+    if (cfg->bypass_agent)
+        printf("* Bypass agent:    %s\n", cfg->bypass_agent);
     if (!cfg->disable_host_loopback)
         printf("WARNING: 127.0.0.1:* on the host is accessible as %s (set "
                "--disable-host-loopback to prohibit connecting to "
@@ -166,7 +168,7 @@ netns_identity(const SbConfig *cfg, struct stat *st, GError **error)
         path = g_strdup(cfg->netns_path);
     else {
         g_set_error(error, SB_ERROR, SB_ERROR_INVALID,
-                    "--bypass-socket needs a PID or a netns path target");
+                    "the bypass needs a PID or a netns path target");
         return FALSE;
     }
     if (stat(path, st) < 0) {
@@ -236,9 +238,9 @@ set_api_info(const SbConfig *cfg, PdApi *api, gboolean bypass)
 }
 
 /**
- * prepare_default_socket_dir: the directory of the default bypass socket
- * (bypass=true), created 0700 if missing; failures show up when the
- * socket is bound.
+ * prepare_default_socket_dir: the directory of the agent's socket,
+ * created 0700 if missing (the agent started from here binds there);
+ * failures show up when connecting.
  */
 static void
 prepare_default_socket_dir(const char *path)
@@ -277,9 +279,15 @@ start_agent(const SbConfig *cfg, int proc_fd, guint64 netns_cookie,
     ac.netns_cookie = netns_cookie;
     ac.ports = ports;
     agent = pb_agent_new(&ac, ctx, error);
-    if (agent && !pb_agent_listen(agent, cfg->bypass_socket, error)) {
-        pb_agent_free(agent);
-        agent = NULL;
+    if (agent && cfg->bypass_socket &&
+        !pb_agent_listen(agent, cfg->bypass_socket, error))
+        g_clear_pointer(&agent, pb_agent_free);
+    if (agent && cfg->bypass_agent) {
+        g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
+
+        prepare_default_socket_dir(cfg->bypass_agent);
+        if (!pb_agent_register(agent, cfg->bypass_agent, exe, error))
+            g_clear_pointer(&agent, pb_agent_free);
     }
     return agent;
 }
@@ -316,7 +324,7 @@ run(SbConfig *cfg)
     sigset_t mask;
     int tapfd = -1, sigfd = -1, proc_fd = -1;
     guint64 netns_cookie = 0;
-    gboolean bypass = cfg->bypass_socket != NULL;
+    gboolean bypass = cfg->bypass_socket != NULL || cfg->bypass_agent != NULL;
 
     net.vnet = cfg->vnet;
     net.ipv6 = cfg->enable_ipv6;
@@ -359,13 +367,11 @@ run(SbConfig *cfg)
     }
     if (bypass) {
         ports = sb_ports_new(table, slirp);
-        if (cfg->bypass_soft)
-            prepare_default_socket_dir(cfg->bypass_socket);
         agent = start_agent(cfg, proc_fd, netns_cookie, sb_ports_ops(ports),
                             ctx, &error);
         if (!agent && cfg->bypass_soft) {
             /* bypass=true from -o or a config file: the network must
-             * come up anyway (another helper may serve that socket) */
+             * come up anyway (another helper may serve this namespace) */
             fprintf(stderr, "WARNING: bypass off: %s\n", error->message);
             g_clear_error(&error);
             g_clear_pointer(&ports, sb_ports_free);
@@ -455,6 +461,8 @@ main(int argc, char **argv)
         return sb_cmd_profile_main(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "exec") == 0)
         return sb_cmd_exec_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "agent") == 0)
+        return sb_cmd_agent_main(argc - 1, argv + 1);
 
     /* Line-buffered: podman reads our log file while we run. */
     setvbuf(stdout, NULL, _IOLBF, 0);

@@ -58,24 +58,26 @@ sb_netns_cookie_of_self(void)
 }
 
 /**
- * sb_default_bypass_socket:
+ * sb_default_agent_socket:
  *
- * The one default of `--bypass-socket`, bypass=true, `exec --socket` and
- * `seccomp-profile --listener-path`.  A relative XDG_RUNTIME_DIR is
- * invalid per the XDG spec and ignored.
+ * The per-user agent's socket (`slirpbypass agent`): the one default of
+ * `agent --socket`, bypass=true, `exec --socket` and `seccomp-profile
+ * --listener-path`.  $XDG_RUNTIME_DIR/slirpbypass/agent.sock; for root
+ * without XDG_RUNTIME_DIR /run/slirpbypass/agent.sock.  A relative
+ * XDG_RUNTIME_DIR is invalid per the XDG spec and ignored.
  *
  * Returns: (transfer full): the path.
  */
 char *
-sb_default_bypass_socket(void)
+sb_default_agent_socket(void)
 {
     const char *xdg = g_getenv("XDG_RUNTIME_DIR");
 
     if (xdg != NULL && g_path_is_absolute(xdg))
-        return g_build_filename(xdg, "slirpbypass", "bypass.sock", NULL);
+        return g_build_filename(xdg, "slirpbypass", "agent.sock", NULL);
     if (getuid() == 0)
-        return g_strdup("/run/slirpbypass/bypass.sock");
-    return g_strdup_printf("/run/user/%u/slirpbypass/bypass.sock",
+        return g_strdup("/run/slirpbypass/agent.sock");
+    return g_strdup_printf("/run/user/%u/slirpbypass/agent.sock",
                            (unsigned)getuid());
 }
 

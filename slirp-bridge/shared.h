@@ -37,10 +37,10 @@ guint64 sb_socket_netns_cookie(int fd);
 /* The same for the caller's own network namespace (a fresh socket). */
 guint64 sb_netns_cookie_of_self(void);
 
-/* The bypass socket when none is named: $XDG_RUNTIME_DIR/slirpbypass/
- * bypass.sock, /run/slirpbypass/bypass.sock for root, else
- * /run/user/UID/slirpbypass/bypass.sock.  g_free it. */
-char *sb_default_bypass_socket(void);
+/* The per-user agent's socket when none is named: $XDG_RUNTIME_DIR/
+ * slirpbypass/agent.sock, /run/slirpbypass/agent.sock for root, else
+ * /run/user/UID/slirpbypass/agent.sock.  g_free it. */
+char *sb_default_agent_socket(void);
 
 /* One seccomp architecture: libseccomp's SCMP_ARCH_* value and its name in
  * the OCI runtime-spec. */

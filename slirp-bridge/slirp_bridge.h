@@ -90,9 +90,12 @@ typedef struct {
 
     /* slirpbypass extensions */
     GPtrArray *publish;  /* char *: -p/--publish specs, unparsed */
-    char *bypass_socket; /* --bypass-socket PATH, NULL: no bypass */
-    /* the bypass came from bypass=true (-o or a config file), not from
-     * --bypass-socket: if its socket cannot be served, run without it */
+    char *bypass_socket; /* --bypass-socket PATH: listen there */
+    /* --bypass-agent PATH or bypass=true: register with the per-user agent
+     * there; NULL (and no bypass_socket): no bypass */
+    char *bypass_agent;
+    /* the bypass came from bypass=true (-o or a config file): if the agent
+     * cannot be reached, run without it */
     gboolean bypass_soft;
     /* read the configuration files in sb_cli_parse() (main sets it; tests
      * and fuzzers do not) */

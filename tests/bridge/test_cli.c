@@ -514,7 +514,7 @@ static void
 test_options(void)
 {
     Parsed p;
-    g_autofree char *def = sb_default_bypass_socket();
+    g_autofree char *def = sb_default_agent_socket();
 
     parse(&p, "-o", "mtu=9000,allow_host_loopback=false,enable_ipv6=true",
           "--options=cidr=10.9.0.0/16,port_handler=slirp4netns", "-o",
@@ -524,24 +524,36 @@ test_options(void)
     g_assert_true(p.cfg.disable_host_loopback);
     g_assert_true(p.cfg.enable_ipv6);
     g_assert_cmpuint(p.cfg.vnet.prefix_len, ==, 16);
-    g_assert_cmpstr(p.cfg.bypass_socket, ==, def);
+    g_assert_cmpstr(p.cfg.bypass_agent, ==, def);
+    g_assert_null(p.cfg.bypass_socket);
     g_assert_true(p.cfg.bypass_soft);
     g_assert_cmpuint(p.cfg.bypass_ignore->len, ==, 2);
     g_assert_cmpstr(g_ptr_array_index(p.cfg.bypass_ignore, 1), ==, "fd00::/8");
     parsed_clear(&p);
 
-    /* the later one wins; --bypass-socket is never soft */
+    /* the later one wins; --bypass-agent is never soft */
     parse(&p, "-o", "mtu=9000", "--mtu=1500", "-o", "bypass=true",
-          "--bypass-socket=/run/x.sock", "1", "tap0", NULL);
+          "--bypass-agent=/run/x.sock", "1", "tap0", NULL);
     assert_ok(&p);
     g_assert_cmpuint(p.cfg.mtu, ==, 1500);
-    g_assert_cmpstr(p.cfg.bypass_socket, ==, "/run/x.sock");
+    g_assert_cmpstr(p.cfg.bypass_agent, ==, "/run/x.sock");
     g_assert_false(p.cfg.bypass_soft);
     parsed_clear(&p);
     parse(&p, "--mtu=1500", "-o", "mtu=9000,bypass=false", "1", "tap0", NULL);
     assert_ok(&p);
     g_assert_cmpuint(p.cfg.mtu, ==, 9000);
-    g_assert_null(p.cfg.bypass_socket);
+    g_assert_null(p.cfg.bypass_agent);
+    parsed_clear(&p);
+    /* --bypass-socket (a listener of its own) is independent of bypass= */
+    parse(&p, "--bypass-socket=/run/y.sock", "-o", "bypass=false", "1", "tap0",
+          NULL);
+    assert_ok(&p);
+    g_assert_cmpstr(p.cfg.bypass_socket, ==, "/run/y.sock");
+    g_assert_null(p.cfg.bypass_agent);
+    parsed_clear(&p);
+    parse(&p, "--bypass-agent=rel.sock", "1", "tap0", NULL);
+    g_assert_false(p.ok);
+    g_assert_nonnull(strstr(p.error->message, "\"rel.sock\""));
     parsed_clear(&p);
 
     {
@@ -614,7 +626,7 @@ test_config_files(void)
     parse(&p, "--mtu=1500", "-o", "bypass=false", "1", "tap0", NULL);
     assert_ok(&p);
     g_assert_cmpuint(p.cfg.mtu, ==, 1500); /* the command line wins */
-    g_assert_null(p.cfg.bypass_socket);
+    g_assert_null(p.cfg.bypass_agent);
     parsed_clear(&p);
 
     g_assert_true(
@@ -860,7 +872,7 @@ static const ErrCase err_cases[] = {
     { { "--bypass", P, "tap0" },
       U,
       "slirpbypass: option '--bypass' is ambiguous; possibilities: "
-      "'--bypass-socket' '--bypass-ignore'" },
+      "'--bypass-socket' '--bypass-agent' '--bypass-ignore'" },
     /* cross-option checks */
     { { "--macaddress=0e:d4", P, "tap0" },
       U,

@@ -74,13 +74,13 @@ sb_assert_eq 126 "$RC" "not executable"
 sb_log "default socket path follows XDG_RUNTIME_DIR (same as seccomp-profile)"
 mkdir -p "$T/xdg/slirpbypass"
 start_agent continue
-ln -s "$S" "$T/xdg/slirpbypass/bypass.sock"
+ln -s "$S" "$T/xdg/slirpbypass/agent.sock"
 RC=0
 XDG_RUNTIME_DIR=$T/xdg timeout 30 "$SLIRPBYPASS" exec -- true >"$OUT" 2>"$ERR" || RC=$?
 sb_assert_eq 0 "$RC" "exec with the default socket: $(cat "$ERR")"
 grep -q '"seccompFd"' "$A/state.json" || sb_fail "agent got no state via the default path"
 prof=$(XDG_RUNTIME_DIR=$T/xdg "$SLIRPBYPASS" seccomp-profile | jq -r .listenerPath)
-sb_assert_eq "$T/xdg/slirpbypass/bypass.sock" "$prof" "profile default listenerPath"
+sb_assert_eq "$T/xdg/slirpbypass/agent.sock" "$prof" "profile default listenerPath"
 
 sb_log "the message, the fd, and trapped connect/bind answered CONTINUE"
 start_agent continue

@@ -57,7 +57,7 @@ sb_assert_eq 0 "$RC" "-o"
 sb_assert_eq '["connect","listen"]' "$(jq -c '.syscalls[0].names' "$T/p.json")" "--no-bind"
 
 XDG_RUNTIME_DIR=/run/user/4321 "$SLIRPBYPASS" seccomp-profile >"$OUT"
-sb_assert_eq /run/user/4321/slirpbypass/bypass.sock "$(jq -r .listenerPath "$OUT")" "default path"
+sb_assert_eq /run/user/4321/slirpbypass/agent.sock "$(jq -r .listenerPath "$OUT")" "default path"
 
 if [ -r /usr/share/containers/seccomp.json ]; then
     P=/usr/share/containers/seccomp.json

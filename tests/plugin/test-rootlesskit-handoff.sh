@@ -47,7 +47,11 @@ if ! sb_wait_until 30 grep -q '^listening=' "$RK_LOG"; then
     sb_fail "the child's server did not start"
 fi
 pb_expect "$RK_LOG" listening 127.0.0.1:18093 "the child's socket is the host socket of the entry"
-[ -S "$T/u/run/slirpbypass/bypass.sock" ] || sb_fail "no bypass socket at the default path"
+[ -S "$T/u/run/slirpbypass/agent.sock" ] || sb_fail "no agent socket at the default path"
+agent=$(pgrep -f "agent --socket $T/u/run/slirpbypass/agent.sock" | head -n 1)
+[ -n "$agent" ] || sb_fail "the helper did not start the per-user agent"
+sb_track "$agent"
+[ "$(stat -c %U "/proc/$agent")" = "$user" ] || sb_fail "the agent does not run as $user"
 pb_assert_bypassed "$T/u/out.txt" HOSTLO "the child's outbound connect"
 O=$T/out
 pb_host "$O" tcp-connect 127.0.0.1 18093 || true

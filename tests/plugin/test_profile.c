@@ -737,13 +737,13 @@ test_default_socket_path(void)
 
     g_setenv("XDG_RUNTIME_DIR", "/run/user/77", TRUE);
     a = pb_default_socket_path();
-    g_assert_cmpstr(a, ==, "/run/user/77/slirpbypass/bypass.sock");
+    g_assert_cmpstr(a, ==, "/run/user/77/slirpbypass/agent.sock");
 
     g_unsetenv("XDG_RUNTIME_DIR");
     b = pb_default_socket_path();
-    want = getuid() == 0 ? g_strdup("/run/slirpbypass/bypass.sock")
+    want = getuid() == 0 ? g_strdup("/run/slirpbypass/agent.sock")
                          : g_strdup_printf("/run/user/%u/slirpbypass/"
-                                           "bypass.sock",
+                                           "agent.sock",
                                            (unsigned)getuid());
     g_assert_cmpstr(b, ==, want);
 

@@ -1,0 +1,527 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * dispatch.c: `slirpbypass agent`, the per-user dispatcher (PbDispatcher).
+ *
+ * Theory of operation.  Engines give every container the same seccomp
+ * profile, so one fixed listenerPath, while there is one helper per
+ * container network.  The dispatcher owns that path.  Two kinds of
+ * clients connect to it (listener.c tells them apart):
+ *
+ *   - a runtime (runc, crun) or `slirpbypass exec`: one ContainerProcessState
+ *     with a seccomp notify fd.  The dispatcher stats /proc/PID/ns/net of
+ *     its "pid" and looks for the helper registered for that namespace;
+ *   - a helper (register.c): {"slirpbypass":"register", netnsDev,
+ *     netnsIno} with one end of a SOCK_SEQPACKET socketpair, its channel
+ *     (channel.c).  The channel closing is the deregistration.
+ *
+ * Every notify fd is a PbHeld, kept for as long as the container's filter
+ * has users (the fd polls HUP when none are left):
+ *
+ *   - owned by a helper: passed to it over the channel; the dispatcher
+ *     keeps its own copy but does not read it (a notification is read by
+ *     whoever calls NOTIF_RECV first, so only one may).  The copy keeps
+ *     the filter's listener alive if the helper dies: without any
+ *     listener, the kernel fails every trapped call with ENOSYS;
+ *   - an orphan: no helper serves its namespace yet (podman starts the
+ *     helper after the container with --userns=keep-id), or its helper is
+ *     gone.  The dispatcher answers every notification CONTINUE itself:
+ *     the call runs in the container, on the slirp path, as if there were
+ *     no bypass.  When a helper registers for the namespace, its orphans
+ *     are passed to it.
+ *
+ * A helper that re-registers (after the dispatcher restarted) passes its
+ * notify fds back ("deposits"), so that the new dispatcher holds copies
+ * again.  Two helpers for one namespace: the second is refused.
+ *
+ * Nothing here blocks: channel sends are non-blocking, and an fd that
+ * cannot be passed stays an orphan (served CONTINUE).
+ */
+#include "agent_internal.h"
+
+#include <glib-unix.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kcmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+typedef struct PbHelper PbHelper;
+
+/* One notify fd the dispatcher holds. */
+typedef struct {
+    PbDispatcher *d;
+    int fd;
+    GSource *io;
+    dev_t dev; /* the namespace of its process */
+    ino_t ino;
+    gint64 pid;
+    char *id;
+    PbHelper *owner; /* NULL: an orphan, answered CONTINUE here */
+    guint64 n_continued;
+} PbHeld;
+
+/* One registered helper. */
+struct PbHelper {
+    PbDispatcher *d;
+    int chan;
+    GSource *io;
+    dev_t dev;
+    ino_t ino;
+    gint64 pid;
+};
+
+struct PbDispatcher {
+    GMainContext *ctx;
+    dev_t own_dev; /* the agent's own network namespace */
+    ino_t own_ino;
+    PbListener *listener;
+    GQueue helpers; /* PbHelper * */
+    GQueue held;    /* PbHeld * */
+};
+
+static void held_watch(PbHeld *h);
+
+/*
+ * held_free: close @h's fd and forget it.
+ */
+static void
+held_free(PbHeld *h)
+{
+    g_queue_remove(&h->d->held, h);
+    if (h->io) {
+        g_source_destroy(h->io);
+        g_source_unref(h->io);
+    }
+    close(h->fd);
+    g_free(h->id);
+    g_free(h);
+}
+
+/*
+ * held_ready: an orphan has a notification (answer CONTINUE), or the
+ * filter has no users left (HUP: forget it).
+ */
+static gboolean
+held_ready(gint fd, GIOCondition cond, gpointer user_data)
+{
+    PbHeld *h = user_data;
+    struct seccomp_notif req;
+
+    if (cond & (G_IO_HUP | G_IO_ERR | G_IO_NVAL)) {
+        pb_log("notify fd of pid %" G_GINT64_FORMAT " closed (no process "
+               "left)",
+               h->pid);
+        g_clear_pointer(&h->io, g_source_unref); /* removed by returning */
+        held_free(h);
+        return G_SOURCE_REMOVE;
+    }
+    if (pb_notif_recv(fd, &req) == 0) {
+        /* -ENOENT: the caller was killed meanwhile; nothing to do */
+        (void)pb_notif_continue(fd, req.id);
+        h->n_continued++;
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+/*
+ * held_watch: (re)arm @h's source: an orphan is read, an owned fd only
+ * watched for HUP.
+ */
+static void
+held_watch(PbHeld *h)
+{
+    GIOCondition cond = G_IO_HUP | G_IO_ERR;
+
+    if (h->io) {
+        g_source_destroy(h->io);
+        g_source_unref(h->io);
+    }
+    if (h->owner == NULL)
+        cond |= G_IO_IN;
+    h->io = g_unix_fd_source_new(h->fd, cond);
+    g_source_set_callback(h->io, G_SOURCE_FUNC(held_ready), h, NULL);
+    g_source_attach(h->io, h->d->ctx);
+}
+
+/*
+ * held_pass: pass @h to @helper.  On failure it stays (or becomes) an
+ * orphan.
+ */
+static void
+held_pass(PbHeld *h, PbHelper *helper)
+{
+    g_autofree char *json = pb_state_json_for(h->pid, h->id, NULL);
+    int r = pb_channel_send(helper->chan, json, h->fd);
+
+    if (r < 0) {
+        pb_log("notify fd of pid %" G_GINT64_FORMAT ": passing it to the "
+               "helper (pid %" G_GINT64_FORMAT ") failed: %s; answering "
+               "CONTINUE here",
+               h->pid, helper->pid, g_strerror(-r));
+        h->owner = NULL;
+    } else {
+        pb_log("notify fd of pid %" G_GINT64_FORMAT " passed to the helper "
+               "(pid %" G_GINT64_FORMAT ")",
+               h->pid, helper->pid);
+        h->owner = helper;
+    }
+    held_watch(h);
+}
+
+/*
+ * already_held: is @fd another descriptor of a file held here?  (Two
+ * readers of one filter would race for its notifications.)
+ */
+static gboolean
+already_held(PbDispatcher *d, int fd)
+{
+    pid_t self = getpid();
+
+    for (GList *l = d->held.head; l != NULL; l = l->next) {
+        PbHeld *h = l->data;
+
+        if (syscall(SYS_kcmp, self, self, KCMP_FILE, fd, h->fd) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/*
+ * held_new: hold @fd (transfer full), owned by @owner or an orphan.
+ */
+static PbHeld *
+held_new(PbDispatcher *d, int fd, dev_t dev, ino_t ino, gint64 pid,
+         const char *id, PbHelper *owner)
+{
+    PbHeld *h = g_new0(PbHeld, 1);
+
+    h->d = d;
+    h->fd = fd;
+    h->dev = dev;
+    h->ino = ino;
+    h->pid = pid;
+    h->id = g_strdup(id);
+    h->owner = owner;
+    g_queue_push_tail(&d->held, h);
+    held_watch(h);
+    return h;
+}
+
+/*
+ * find_helper: the helper registered for namespace @dev/@ino, or NULL.
+ */
+static PbHelper *
+find_helper(PbDispatcher *d, dev_t dev, ino_t ino)
+{
+    for (GList *l = d->helpers.head; l != NULL; l = l->next) {
+        PbHelper *hp = l->data;
+
+        if (hp->dev == dev && hp->ino == ino)
+            return hp;
+    }
+    return NULL;
+}
+
+/*
+ * route_pid: the process whose network namespace decides where @st's fd
+ * goes.  A runtime on the host (runc, crun) names the container process
+ * in "pid", in the host's pid namespace.  `slirpbypass exec` names
+ * itself, but in its own pid namespace, which is not ours behind
+ * rootlesskit --pidns or inside a pod: so a sender that lives in another
+ * network namespace than the agent's is itself the process to route by
+ * (SO_PEERCRED gives its pid in our namespace).
+ */
+static gint64
+route_pid(PbDispatcher *d, const PbProcessState *st)
+{
+    g_autofree char *ns = NULL;
+    struct stat sb;
+
+    if (st->peer_pid <= 0)
+        return st->pid;
+    ns = g_strdup_printf("/proc/%" G_GINT64_FORMAT "/ns/net", st->peer_pid);
+    if (stat(ns, &sb) < 0 ||
+        (sb.st_dev == d->own_dev && sb.st_ino == d->own_ino))
+        return st->pid;
+    return st->peer_pid;
+}
+
+/*
+ * on_notify_fd: a runtime or `slirpbypass exec` sent a notify fd.
+ */
+static void
+on_notify_fd(int notify_fd, const PbProcessState *st, gpointer user_data)
+{
+    PbDispatcher *d = user_data;
+    g_autofree char *ns = NULL;
+    struct stat sb;
+    PbHelper *hp;
+    PbHeld *h;
+    gint64 pid;
+
+    if (already_held(d, notify_fd)) {
+        pb_log("notify fd of pid %" G_GINT64_FORMAT " refused: already "
+               "held",
+               st->pid);
+        close(notify_fd);
+        return;
+    }
+    pid = route_pid(d, st);
+    ns = g_strdup_printf("/proc/%" G_GINT64_FORMAT "/ns/net", pid);
+    if (pid <= 0 || stat(ns, &sb) < 0) {
+        /* no namespace to route by: CONTINUE for as long as it lives */
+        pb_log("notify fd of pid %" G_GINT64_FORMAT ": %s: %s; answering "
+               "CONTINUE",
+               st->pid, ns, pid <= 0 ? "no pid" : g_strerror(errno));
+        held_new(d, notify_fd, 0, 0, st->pid, st->id, NULL);
+        return;
+    }
+    hp = find_helper(d, sb.st_dev, sb.st_ino);
+    h = held_new(d, notify_fd, sb.st_dev, sb.st_ino, st->pid, st->id, NULL);
+    if (hp != NULL)
+        held_pass(h, hp);
+    else
+        pb_log("notify fd of pid %" G_GINT64_FORMAT "%s%s: no helper serves "
+               "its network namespace yet; answering CONTINUE",
+               st->pid, st->id ? ", id " : "", st->id ? st->id : "");
+}
+
+/*
+ * helper_free: the helper's channel closed: its fds become orphans.
+ */
+static void
+helper_free(PbHelper *hp)
+{
+    PbDispatcher *d = hp->d;
+    guint n = 0;
+
+    g_queue_remove(&d->helpers, hp);
+    for (GList *l = d->held.head; l != NULL; l = l->next) {
+        PbHeld *h = l->data;
+
+        if (h->owner == hp) {
+            h->owner = NULL;
+            held_watch(h);
+            n++;
+        }
+    }
+    if (hp->io) {
+        g_source_destroy(hp->io);
+        g_source_unref(hp->io);
+    }
+    close(hp->chan);
+    pb_log("helper (pid %" G_GINT64_FORMAT ") deregistered; %u notify fd%s "
+           "answered CONTINUE here now",
+           hp->pid, n, n == 1 ? "" : "s");
+    g_free(hp);
+}
+
+/*
+ * helper_deposit: a re-registered helper passes back a notify fd it
+ * serves, so that this dispatcher holds a copy too.
+ */
+static void
+helper_deposit(PbHelper *hp, const char *json, gsize len, int fd)
+{
+    g_autoptr(GError) error = NULL;
+    PbProcessState st;
+
+    if (!pb_process_state_parse(json, len, 1, &st, &error) ||
+        !pb_is_notify_fd(fd)) {
+        pb_log("helper (pid %" G_GINT64_FORMAT "): bad deposit: %s", hp->pid,
+               error ? error->message : "not a seccomp notify fd");
+        if (error == NULL)
+            pb_process_state_clear(&st);
+        close(fd);
+        return;
+    }
+    if (already_held(hp->d, fd))
+        close(fd);
+    else
+        held_new(hp->d, fd, hp->dev, hp->ino, st.pid, st.id, hp);
+    pb_process_state_clear(&st);
+}
+
+/*
+ * helper_read: a message from a helper, or its channel closing.
+ */
+static gboolean
+helper_read(gint fd, GIOCondition cond, gpointer user_data)
+{
+    PbHelper *hp = user_data;
+    g_autofree char *buf = g_malloc(PB_LISTENER_MAX_MESSAGE + 1);
+
+    for (guint i = 0; i < 64; i++) {
+        int mfd;
+        gssize n = pb_channel_recv(fd, buf, PB_LISTENER_MAX_MESSAGE + 1, &mfd);
+
+        if (n == -EAGAIN && !(cond & (G_IO_HUP | G_IO_ERR)))
+            return G_SOURCE_CONTINUE;
+        if (n == -EMSGSIZE)
+            continue;
+        if (n <= 0) {
+            g_clear_pointer(&hp->io, g_source_unref);
+            helper_free(hp);
+            return G_SOURCE_REMOVE;
+        }
+        if (mfd < 0) {
+            pb_log("helper (pid %" G_GINT64_FORMAT "): ignoring a message "
+                   "without an fd",
+                   hp->pid);
+            continue;
+        }
+        helper_deposit(hp, buf, (gsize)n, mfd);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+/*
+ * on_register: a helper registered for a namespace.
+ */
+static void
+on_register(int chan, const PbRegistration *reg, gpointer user_data)
+{
+    PbDispatcher *d = user_data;
+    PbHelper *hp = find_helper(d, reg->netns_dev, reg->netns_ino);
+    guint n = 0;
+
+    if (hp != NULL) {
+        g_autofree char *why = g_strdup_printf(
+            "{\"slirpbypass\":\"refused\",\"reason\":\"another helper (pid "
+            "%" G_GINT64_FORMAT ") serves this network namespace\"}",
+            hp->pid);
+
+        pb_log("helper (pid %" G_GINT64_FORMAT
+               ") refused: pid %" G_GINT64_FORMAT
+               " serves that network namespace",
+               reg->peer_pid, hp->pid);
+        (void)pb_channel_send(chan, why, -1);
+        close(chan);
+        return;
+    }
+    hp = g_new0(PbHelper, 1);
+    hp->d = d;
+    hp->chan = chan;
+    hp->dev = reg->netns_dev;
+    hp->ino = reg->netns_ino;
+    hp->pid = reg->peer_pid;
+    (void)g_unix_set_fd_nonblocking(chan, TRUE, NULL);
+    if (pb_channel_send(chan, "{\"slirpbypass\":\"registered\",\"version\":1}",
+                        -1) < 0) {
+        close(chan);
+        g_free(hp);
+        return;
+    }
+    g_queue_push_tail(&d->helpers, hp);
+    hp->io = g_unix_fd_source_new(chan, G_IO_IN | G_IO_HUP | G_IO_ERR);
+    g_source_set_callback(hp->io, G_SOURCE_FUNC(helper_read), hp, NULL);
+    g_source_attach(hp->io, d->ctx);
+    for (GList *l = d->held.head; l != NULL; l = l->next) {
+        PbHeld *h = l->data;
+
+        if (h->owner == NULL && h->dev == hp->dev && h->ino == hp->ino) {
+            held_pass(h, hp);
+            n++;
+        }
+    }
+    pb_log("helper (pid %" G_GINT64_FORMAT ") registered for network "
+           "namespace %" G_GUINT64_FORMAT "; %u waiting notify fd%s passed",
+           hp->pid, (guint64)hp->ino, n, n == 1 ? "" : "s");
+}
+
+/**
+ * pb_dispatcher_new:
+ * @path: (nullable): the socket to bind (0600, stale file replaced)
+ * @listen_fd: with @path NULL: an already listening socket (systemd
+ *             socket activation; transfer full)
+ * @ctx: the main context
+ * @error: PB_ERROR_* naming the socket
+ *
+ * Returns: (transfer full) the dispatcher, serving; or NULL.
+ */
+PbDispatcher *
+pb_dispatcher_new(const char *path, int listen_fd, GMainContext *ctx,
+                  GError **error)
+{
+    PbDispatcher *d = g_new0(PbDispatcher, 1);
+
+    d->ctx =
+        ctx ? g_main_context_ref(ctx) : g_main_context_ref_thread_default();
+    g_queue_init(&d->helpers);
+    g_queue_init(&d->held);
+    {
+        struct stat sb;
+
+        if (stat("/proc/self/ns/net", &sb) == 0) {
+            d->own_dev = sb.st_dev;
+            d->own_ino = sb.st_ino;
+        }
+    }
+    if (path != NULL)
+        d->listener = pb_listener_new(path, d->ctx, on_notify_fd, d, error);
+    else
+        d->listener =
+            pb_listener_adopt(listen_fd, d->ctx, on_notify_fd, d, error);
+    if (d->listener == NULL) {
+        pb_dispatcher_free(d);
+        return NULL;
+    }
+    pb_listener_set_register(d->listener, on_register, d);
+    return d;
+}
+
+/**
+ * pb_dispatcher_counts:
+ * @d: a dispatcher
+ * @helpers: (out) (optional): registered helpers
+ * @owned: (out) (optional): notify fds passed to helpers
+ * @orphans: (out) (optional): notify fds answered CONTINUE here
+ */
+void
+pb_dispatcher_counts(PbDispatcher *d, guint *helpers, guint *owned,
+                     guint *orphans)
+{
+    guint o = 0, a = 0;
+
+    for (GList *l = d->held.head; l != NULL; l = l->next) {
+        if (((PbHeld *)l->data)->owner)
+            o++;
+        else
+            a++;
+    }
+    if (helpers)
+        *helpers = g_queue_get_length(&d->helpers);
+    if (owned)
+        *owned = o;
+    if (orphans)
+        *orphans = a;
+}
+
+/**
+ * pb_dispatcher_free:
+ * @d: (nullable): a dispatcher
+ *
+ * Closes every channel and notify fd, and the socket.  Helpers keep
+ * serving what they hold; the containers of orphans get ENOSYS from
+ * trapped calls once no copy of their fd is left (the kernel's rule).
+ */
+void
+pb_dispatcher_free(PbDispatcher *d)
+{
+    PbHelper *hp;
+    PbHeld *h;
+
+    if (d == NULL)
+        return;
+    while ((hp = g_queue_peek_head(&d->helpers)) != NULL)
+        helper_free(hp);
+    while ((h = g_queue_peek_head(&d->held)) != NULL)
+        held_free(h);
+    pb_listener_free(d->listener);
+    g_main_context_unref(d->ctx);
+    g_free(d);
+}

@@ -125,7 +125,7 @@ pb_assert_bypassed "$OUT" host "container 1 with its helper"
 sb_log "container 2 at the same time, its own helper (registered first)"
 sb_start_target
 T2=$TARGET_PID
-helper_for "$T2" --bypass-agent "$A"
+helper_for "$T2" --bypass-agent "$A" --enable-sandbox --enable-seccomp
 H2=$HELPER_PID
 H2_LOG=$HELPER_LOG
 start_driver c2

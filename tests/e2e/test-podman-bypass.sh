@@ -28,6 +28,7 @@
 #    client's real address);
 #  - two containers at once, each served by its own helper (the agent's
 #    log: two registrations, each fd passed to a different helper);
+#  - the profile set once in containers.conf (seccomp_profile) works too;
 #  - `podman stop`: the helper ends, its API socket is gone, the agent saw
 #    the deregistration.
 . "$(dirname "$0")/../lib/harness.sh"
@@ -182,6 +183,15 @@ case "$c3args" in
 esac
 cx c3 tcp-connect "$TUN4" "$PORT"
 pb_assert_bypassed "$OUT" host "c3 (keep-id) outbound"
+
+sb_log "c4: the profile from containers.conf (seccomp_profile), no --security-opt"
+cp -a "$U/config" "$U/config2"
+printf '\n[containers]\nseccomp_profile = "%s"\n' "$U/seccomp.json" >>"$U/config2/containers/containers.conf"
+chown -R "$user" "$U/config2"
+sb_as_user env "XDG_CONFIG_HOME=$U/config2" timeout 120 podman run -d --name c4 --pull=never \
+    localhost/sbbb:latest sleep 600 >/dev/null
+cx c4 tcp-connect "$TUN4" "$PORT"
+pb_assert_bypassed "$OUT" host "c4 (seccomp_profile in containers.conf) outbound"
 
 sb_log "podman stop: the helper ends, no socket file left"
 before=$(helper_pids | wc -l)

@@ -140,6 +140,14 @@ _sb_cleanup()
     for pid in "${SB_PIDS[@]}"; do
         kill -TERM "$pid" 2>/dev/null
     done
+    # per-user agents a helper started on a socket under $T (detached, so
+    # not tracked when the test ended before it found them)
+    if [ -n "${T:-}" ]; then
+        for pid in $(pgrep -f -- "slirpbypass agent --socket $T/" 2>/dev/null); do
+            SB_PIDS+=("$pid")
+            kill -TERM "$pid" 2>/dev/null
+        done
+    fi
     for ((i = 0; i < 30; i++)); do
         alive=0
         for pid in "${SB_PIDS[@]}"; do

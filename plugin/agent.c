@@ -8,6 +8,9 @@
  * bypass is switched off and every call answered CONTINUE), and sets up
  * the caches.  pb_agent_listen() binds the listener socket; every notify
  * fd it accepts becomes a PbNotify served on the same GMainContext.
+ * Notifications forwarded by a plugin's runtime (notification.c), through
+ * the per-user agent or straight to this listener, are answered by the
+ * PbNotify of their fd, made passive (never read) on first sight.
  * pb_agent_free() closes every notify fd, pending connect, cached pidfd
  * and the listener, and unlinks the socket file.
  *
@@ -50,13 +53,13 @@ on_alarm(int sig)
 }
 
 /*
- * already_served: is @fd another descriptor of a notify file we serve?
- * Two sources on one file would both see it readable and the second
- * SECCOMP_IOCTL_NOTIF_RECV would block the main loop, so a duplicate (a
- * confused or hostile client sending the same fd twice) is refused.
- * Without kcmp(2) (CONFIG_KCMP) nothing can be checked.
+ * already_served: the PbNotify serving another descriptor of @fd's notify
+ * file, or NULL.  Two sources on one file would both see it readable and
+ * the second SECCOMP_IOCTL_NOTIF_RECV would block the main loop, so a
+ * duplicate (a confused or hostile client sending the same fd twice) is
+ * refused.  Without kcmp(2) (CONFIG_KCMP) nothing can be checked.
  */
-static gboolean
+static PbNotify *
 already_served(PbCore *core, int fd)
 {
     pid_t self = getpid();
@@ -65,9 +68,9 @@ already_served(PbCore *core, int fd)
         int other = pb_notify_get_fd(l->data);
 
         if (syscall(SYS_kcmp, self, self, KCMP_FILE, fd, other) == 0)
-            return TRUE;
+            return l->data;
     }
-    return FALSE;
+    return NULL;
 }
 
 /*
@@ -78,14 +81,46 @@ on_notify_fd(int notify_fd, const PbProcessState *st, gpointer user_data)
 {
     PbAgent *agent = user_data;
 
-    if (already_served(&agent->core, notify_fd)) {
+    if (already_served(&agent->core, notify_fd) != NULL) {
         pb_log("notify fd of pid %" G_GINT64_FORMAT " refused: already "
                "served",
                st->pid);
         close(notify_fd);
         return;
     }
-    pb_notify_new(&agent->core, notify_fd, st->pid, st->id);
+    pb_notify_new(&agent->core, notify_fd, st->pid, st->id, st->passive);
+}
+
+/*
+ * on_notification: a plugin's runtime received a notification and
+ * forwarded it (through the per-user agent, or to our own listener):
+ * answer it with the PbNotify of its fd, a passive one made now if its
+ * fd is new here.  The notification's pid must mean the same here: when
+ * it came straight from its sender (@note->peer_pid set), that sender
+ * must share our pid namespace (the dispatcher checks that itself).
+ * Returns: TRUE (answered, now or later), FALSE (the sender answers it
+ * CONTINUE).
+ */
+static gboolean
+on_notification(int notify_fd, const PbNotification *note, gpointer user_data)
+{
+    PbAgent *agent = user_data;
+    PbNotify *n;
+
+    if (note->peer_pid > 0 && !pb_pidns_shared(note->peer_pid)) {
+        pb_debug("notification of pid %" G_GINT64_FORMAT " from pid "
+                 "%" G_GINT64_FORMAT ": another pid namespace; CONTINUE",
+                 note->pid, note->peer_pid);
+        return FALSE;
+    }
+    n = already_served(&agent->core, notify_fd);
+    if (n != NULL) {
+        close(notify_fd);
+        pb_notify_set_passive(n);
+    } else
+        n = pb_notify_new(&agent->core, notify_fd, note->pid, note->id, TRUE);
+    pb_notify_handle(n, &note->req);
+    return TRUE;
 }
 
 /**
@@ -205,7 +240,10 @@ pb_agent_listen(PbAgent *agent, const char *path, GError **error)
     }
     agent->listener =
         pb_listener_new(path, agent->core.ctx, on_notify_fd, agent, error);
-    return agent->listener != NULL;
+    if (agent->listener == NULL)
+        return FALSE;
+    pb_listener_set_notification(agent->listener, on_notification, agent);
+    return TRUE;
 }
 
 /**
@@ -230,8 +268,8 @@ pb_agent_register(PbAgent *agent, const char *path, const char *exe,
                     "agent %s: already registered", path);
         return FALSE;
     }
-    agent->registrar =
-        pb_registrar_start(&agent->core, path, exe, on_notify_fd, agent, error);
+    agent->registrar = pb_registrar_start(&agent->core, path, exe, on_notify_fd,
+                                          on_notification, agent, error);
     return agent->registrar != NULL;
 }
 

@@ -161,8 +161,16 @@ typedef struct {
 #define PB_MAX_PENDING 1024
 
 /* ---- notify.c: one notify fd ---- */
-/* Start serving @fd (takes ownership).  @pid/@id: for the log line. */
-PbNotify *pb_notify_new(PbCore *core, int fd, gint64 pid, const char *id);
+/* Start serving @fd (takes ownership).  @pid/@id: for the log line.
+ * @passive: never NOTIF_RECV it, only answer the notifications handed to
+ * pb_notify_handle() (a plugin's process reads them, notification.c). */
+PbNotify *pb_notify_new(PbCore *core, int fd, gint64 pid, const char *id,
+                        gboolean passive);
+/* From now on, never NOTIF_RECV @n's fd (its notifications are being
+ * forwarded: someone else reads it). */
+void pb_notify_set_passive(PbNotify *n);
+/* Answer notification @req of @n's fd (received by us or forwarded). */
+void pb_notify_handle(PbNotify *n, const struct seccomp_notif *req);
 /* Stop serving, release everything (also the pending connects). */
 void pb_notify_destroy(PbNotify *n);
 int pb_notify_get_fd(PbNotify *n);
@@ -296,6 +304,17 @@ PbListener *pb_listener_new(const char *path, GMainContext *ctx,
  * file is never unlinked.  @fd is closed on failure. */
 PbListener *pb_listener_adopt(int fd, GMainContext *ctx, PbListenerFunc func,
                               gpointer user_data, GError **error);
+/* Called with each forwarded notification.  Returns TRUE if it was taken
+ * (answered, or passed on to be answered: the sender must not answer it;
+ * ownership of @notify_fd passed), FALSE if not (@notify_fd is still the
+ * caller's, and the sender answers CONTINUE). */
+typedef gboolean (*PbNotificationFunc)(int notify_fd,
+                                       const PbNotification *note,
+                                       gpointer user_data);
+/* Accept forwarded notifications (dispatch.c, agent.c); without this they
+ * are rejected and the sender answers them CONTINUE. */
+void pb_listener_set_notification(PbListener *l, PbNotificationFunc func,
+                                  gpointer user_data);
 /* Called with each helper registration (ownership of @chan passes). */
 typedef void (*PbRegisterFunc)(int chan, const PbRegistration *reg,
                                gpointer user_data);
@@ -310,7 +329,8 @@ void pb_listener_free(PbListener *l);
 typedef struct PbRegistrar PbRegistrar;
 typedef PbListenerFunc PbRegistrarFunc;
 PbRegistrar *pb_registrar_start(PbCore *core, const char *path, const char *exe,
-                                PbRegistrarFunc func, gpointer data,
+                                PbRegistrarFunc func,
+                                PbNotificationFunc note_func, gpointer data,
                                 GError **error);
 void pb_registrar_free(PbRegistrar *r);
 
@@ -320,10 +340,17 @@ int pb_channel_send(int sock, const char *json, int fd);
 gssize pb_channel_recv(int sock, char *buf, gsize size, int *fd_out);
 /* Is @fd an AF_UNIX SOCK_SEQPACKET socket?  PB_ERROR_INVALID if not. */
 gboolean pb_channel_check(int fd, GError **error);
-/* The ContainerProcessState passed on with a notify fd. */
-char *pb_state_json_for(gint64 pid, const char *id, const char *metadata);
+/* The ContainerProcessState passed on with a notify fd (@passive: mark
+ * it "slirpbypassPassive", see PbProcessState). */
+char *pb_state_json_for(gint64 pid, const char *id, const char *metadata,
+                        gboolean passive);
 /* Is @fd a seccomp notify fd? */
 gboolean pb_is_notify_fd(int fd);
+
+/* ---- notification.c ---- */
+/* Does process @pid live in our pid namespace (so that pids it reports,
+ * like a notification's, mean the same here)? */
+gboolean pb_pidns_shared(gint64 pid);
 
 G_END_DECLS
 

@@ -128,11 +128,14 @@ pb_channel_recv(int sock, char *buf, gsize size, int *fd_out)
  * @pid: the container process (0: none)
  * @id: (nullable): the container id
  * @metadata: (nullable): the runtime's listenerMetadata
+ * @passive: the fd is read by someone else (a plugin's runtime): add
+ *           "slirpbypassPassive":true (notification.c)
  *
  * Returns: (transfer full): compact JSON.
  */
 char *
-pb_state_json_for(gint64 pid, const char *id, const char *metadata)
+pb_state_json_for(gint64 pid, const char *id, const char *metadata,
+                  gboolean passive)
 {
     g_autoptr(JsonBuilder) b = json_builder_new_immutable();
     g_autoptr(JsonGenerator) gen = json_generator_new();
@@ -150,6 +153,10 @@ pb_state_json_for(gint64 pid, const char *id, const char *metadata)
     if (metadata != NULL) {
         json_builder_set_member_name(b, "metadata");
         json_builder_add_string_value(b, metadata);
+    }
+    if (passive) {
+        json_builder_set_member_name(b, "slirpbypassPassive");
+        json_builder_add_boolean_value(b, TRUE);
     }
     json_builder_set_member_name(b, "state");
     json_builder_begin_object(b);

@@ -29,6 +29,21 @@
  *     no bypass.  When a helper registers for the namespace, its orphans
  *     are passed to it.
  *
+ * A third kind of client is a seccomp notify plugin's runtime (crun with
+ * plugin/crun-plugin/, notification.c): crun reads its notify fd itself
+ * and the plugin forwards each notification, with the fd, as
+ * {"slirpbypass":"notification",...}.  Such an fd is held "passive": never
+ * read here nor by the helper (a second reader would race crun's RECV and
+ * could leave crun blocked in it, unable to reap its container).  Each
+ * notification goes to the helper serving the caller's namespace, over
+ * the channel with the fd; without one, or if that fails, the dispatcher
+ * answers it CONTINUE itself.  Its pid is in the sender's pid namespace,
+ * so the sender and the helper must share the dispatcher's (else the
+ * sender answers CONTINUE).  The ids passed to a helper are remembered
+ * until they are answered: if the helper dies first, they are answered
+ * CONTINUE here (its pending connects would otherwise hang forever, as
+ * the dispatcher's copy keeps the filter's listener alive).
+ *
  * A helper that re-registers (after the dispatcher restarted) passes its
  * notify fds back ("deposits"), so that the new dispatcher holds copies
  * again.  Two helpers for one namespace: the second is refused.
@@ -62,7 +77,14 @@ typedef struct {
     char *id;
     PbHelper *owner; /* NULL: an orphan, answered CONTINUE here */
     guint64 n_continued;
+    gboolean passive; /* read by a plugin's runtime: never NOTIF_RECV it */
+    GArray *sent;     /* passive: ids passed to @owner, maybe unanswered */
 } PbHeld;
+
+/* The ids of a passive fd a helper may still answer: pruned (ID_VALID)
+ * from PB_SENT_PRUNE on, the oldest dropped beyond PB_SENT_MAX. */
+#define PB_SENT_PRUNE 64
+#define PB_SENT_MAX 4096
 
 /* One registered helper. */
 struct PbHelper {
@@ -72,6 +94,7 @@ struct PbHelper {
     dev_t dev;
     ino_t ino;
     gint64 pid;
+    gboolean same_pidns; /* forwarded notifications' pids mean the same */
 };
 
 struct PbDispatcher {
@@ -98,6 +121,7 @@ held_free(PbHeld *h)
     }
     close(h->fd);
     g_free(h->id);
+    g_array_unref(h->sent);
     g_free(h);
 }
 
@@ -140,7 +164,7 @@ held_watch(PbHeld *h)
         g_source_destroy(h->io);
         g_source_unref(h->io);
     }
-    if (h->owner == NULL)
+    if (h->owner == NULL && !h->passive)
         cond |= G_IO_IN;
     h->io = g_unix_fd_source_new(h->fd, cond);
     g_source_set_callback(h->io, G_SOURCE_FUNC(held_ready), h, NULL);
@@ -154,7 +178,7 @@ held_watch(PbHeld *h)
 static void
 held_pass(PbHeld *h, PbHelper *helper)
 {
-    g_autofree char *json = pb_state_json_for(h->pid, h->id, NULL);
+    g_autofree char *json = pb_state_json_for(h->pid, h->id, NULL, h->passive);
     int r = pb_channel_send(helper->chan, json, h->fd);
 
     if (r < 0) {
@@ -173,11 +197,11 @@ held_pass(PbHeld *h, PbHelper *helper)
 }
 
 /*
- * already_held: is @fd another descriptor of a file held here?  (Two
- * readers of one filter would race for its notifications.)
+ * find_held: the PbHeld of another descriptor of @fd's file, or NULL.
+ * (Two readers of one filter would race for its notifications.)
  */
-static gboolean
-already_held(PbDispatcher *d, int fd)
+static PbHeld *
+find_held(PbDispatcher *d, int fd)
 {
     pid_t self = getpid();
 
@@ -185,17 +209,27 @@ already_held(PbDispatcher *d, int fd)
         PbHeld *h = l->data;
 
         if (syscall(SYS_kcmp, self, self, KCMP_FILE, fd, h->fd) == 0)
-            return TRUE;
+            return h;
     }
-    return FALSE;
+    return NULL;
 }
 
 /*
- * held_new: hold @fd (transfer full), owned by @owner or an orphan.
+ * already_held: is @fd another descriptor of a file held here?
+ */
+static gboolean
+already_held(PbDispatcher *d, int fd)
+{
+    return find_held(d, fd) != NULL;
+}
+
+/*
+ * held_new: hold @fd (transfer full), owned by @owner or an orphan;
+ * @passive: read by a plugin's runtime, never here.
  */
 static PbHeld *
 held_new(PbDispatcher *d, int fd, dev_t dev, ino_t ino, gint64 pid,
-         const char *id, PbHelper *owner)
+         const char *id, PbHelper *owner, gboolean passive)
 {
     PbHeld *h = g_new0(PbHeld, 1);
 
@@ -206,6 +240,8 @@ held_new(PbDispatcher *d, int fd, dev_t dev, ino_t ino, gint64 pid,
     h->pid = pid;
     h->id = g_strdup(id);
     h->owner = owner;
+    h->passive = passive;
+    h->sent = g_array_new(FALSE, FALSE, sizeof(guint64));
     g_queue_push_tail(&d->held, h);
     held_watch(h);
     return h;
@@ -277,11 +313,12 @@ on_notify_fd(int notify_fd, const PbProcessState *st, gpointer user_data)
         pb_log("notify fd of pid %" G_GINT64_FORMAT ": %s: %s; answering "
                "CONTINUE",
                st->pid, ns, pid <= 0 ? "no pid" : g_strerror(errno));
-        held_new(d, notify_fd, 0, 0, st->pid, st->id, NULL);
+        held_new(d, notify_fd, 0, 0, st->pid, st->id, NULL, st->passive);
         return;
     }
     hp = find_helper(d, sb.st_dev, sb.st_ino);
-    h = held_new(d, notify_fd, sb.st_dev, sb.st_ino, st->pid, st->id, NULL);
+    h = held_new(d, notify_fd, sb.st_dev, sb.st_ino, st->pid, st->id, NULL,
+                 st->passive);
     if (hp != NULL)
         held_pass(h, hp);
     else
@@ -291,10 +328,48 @@ on_notify_fd(int notify_fd, const PbProcessState *st, gpointer user_data)
 }
 
 /*
- * helper_free: the helper's channel closed: its fds become orphans.
+ * held_sent: remember that notification @id of passive @h went to its
+ * owner (pruning the answered ones first when there are many).
  */
 static void
-helper_free(PbHelper *hp)
+held_sent(PbHeld *h, guint64 id)
+{
+    if (h->sent->len >= PB_SENT_PRUNE) {
+        for (guint i = h->sent->len; i-- > 0;)
+            if (pb_notif_id_valid(h->fd, g_array_index(h->sent, guint64, i)) !=
+                0)
+                g_array_remove_index(h->sent, i);
+        if (h->sent->len >= PB_SENT_MAX)
+            g_array_remove_index(h->sent, 0);
+    }
+    g_array_append_val(h->sent, id);
+}
+
+/*
+ * held_answer_sent: @h's owner is gone: answer CONTINUE whatever it may
+ * not have answered (-ENOENT for the ones it did: ids are never reused).
+ */
+static void
+held_answer_sent(PbHeld *h)
+{
+    guint n = 0;
+
+    for (guint i = 0; i < h->sent->len; i++)
+        if (pb_notif_continue(h->fd, g_array_index(h->sent, guint64, i)) == 0)
+            n++;
+    g_array_set_size(h->sent, 0);
+    if (n > 0)
+        pb_log("notify fd of pid %" G_GINT64_FORMAT ": answered CONTINUE "
+               "%u notification%s its helper left unanswered",
+               h->pid, n, n == 1 ? "" : "s");
+}
+
+/*
+ * helper_free: the helper is gone (@gone: its channel closed; else the
+ * dispatcher is closing): its fds become orphans.
+ */
+static void
+helper_free(PbHelper *hp, gboolean gone)
 {
     PbDispatcher *d = hp->d;
     guint n = 0;
@@ -305,6 +380,9 @@ helper_free(PbHelper *hp)
 
         if (h->owner == hp) {
             h->owner = NULL;
+            if (gone)
+                held_answer_sent(h);
+            g_array_set_size(h->sent, 0);
             held_watch(h);
             n++;
         }
@@ -342,7 +420,7 @@ helper_deposit(PbHelper *hp, const char *json, gsize len, int fd)
     if (already_held(hp->d, fd))
         close(fd);
     else
-        held_new(hp->d, fd, hp->dev, hp->ino, st.pid, st.id, hp);
+        held_new(hp->d, fd, hp->dev, hp->ino, st.pid, st.id, hp, st.passive);
     pb_process_state_clear(&st);
 }
 
@@ -365,7 +443,7 @@ helper_read(gint fd, GIOCondition cond, gpointer user_data)
             continue;
         if (n <= 0) {
             g_clear_pointer(&hp->io, g_source_unref);
-            helper_free(hp);
+            helper_free(hp, TRUE);
             return G_SOURCE_REMOVE;
         }
         if (mfd < 0) {
@@ -409,6 +487,7 @@ on_register(int chan, const PbRegistration *reg, gpointer user_data)
     hp->dev = reg->netns_dev;
     hp->ino = reg->netns_ino;
     hp->pid = reg->peer_pid;
+    hp->same_pidns = pb_pidns_shared(reg->peer_pid);
     (void)g_unix_set_fd_nonblocking(chan, TRUE, NULL);
     if (pb_channel_send(chan, "{\"slirpbypass\":\"registered\",\"version\":1}",
                         -1) < 0) {
@@ -423,7 +502,8 @@ on_register(int chan, const PbRegistration *reg, gpointer user_data)
     for (GList *l = d->held.head; l != NULL; l = l->next) {
         PbHeld *h = l->data;
 
-        if (h->owner == NULL && h->dev == hp->dev && h->ino == hp->ino) {
+        if (h->owner == NULL && !h->passive && h->dev == hp->dev &&
+            h->ino == hp->ino) {
             held_pass(h, hp);
             n++;
         }
@@ -431,6 +511,109 @@ on_register(int chan, const PbRegistration *reg, gpointer user_data)
     pb_log("helper (pid %" G_GINT64_FORMAT ") registered for network "
            "namespace %" G_GUINT64_FORMAT "; %u waiting notify fd%s passed",
            hp->pid, (guint64)hp->ino, n, n == 1 ? "" : "s");
+}
+
+/*
+ * held_route: learn the network namespace of passive @h from its caller
+ * @pid (in our pid namespace).  Returns: FALSE if it cannot be known.
+ */
+static gboolean
+held_route(PbHeld *h, gint64 pid)
+{
+    g_autofree char *ns =
+        g_strdup_printf("/proc/%" G_GINT64_FORMAT "/ns/net", pid);
+    struct stat sb;
+
+    if (stat(ns, &sb) < 0)
+        return FALSE;
+    h->dev = sb.st_dev;
+    h->ino = sb.st_ino;
+    return TRUE;
+}
+
+/*
+ * on_notification: a plugin's runtime forwarded a notification it
+ * received, with its notify fd: pass it on to the helper serving the
+ * caller's namespace, or answer it CONTINUE here.
+ * Returns: TRUE (taken: @notify_fd is ours), FALSE (the sender answers
+ * it: its pids mean something else here).
+ */
+static gboolean
+on_notification(int notify_fd, const PbNotification *note, gpointer user_data)
+{
+    PbDispatcher *d = user_data;
+    PbHeld *h;
+    PbHelper *hp = NULL;
+    int r;
+
+    if (!pb_pidns_shared(note->peer_pid)) {
+        pb_debug("notification from pid %" G_GINT64_FORMAT ": another pid "
+                 "namespace; the sender answers CONTINUE",
+                 note->peer_pid);
+        return FALSE;
+    }
+    h = find_held(d, notify_fd);
+    if (h != NULL && !h->passive) {
+        /* it came as a ContainerProcessState too (a profile with both a
+         * listenerPath and the plugin): crun reads it, so stop reading */
+        pb_log("notify fd of pid %" G_GINT64_FORMAT ": its notifications "
+               "are forwarded now; no longer read here",
+               h->pid);
+        h->passive = TRUE;
+        held_watch(h);
+    }
+    if (h != NULL) {
+        close(notify_fd);
+    } else {
+        h = held_new(d, notify_fd, 0, 0, note->pid, note->id, NULL, TRUE);
+        if (!held_route(h, note->pid))
+            pb_log("notify fd of pid %" G_GINT64_FORMAT " (forwarded "
+                   "notifications%s%s): no network namespace (%s); "
+                   "answering CONTINUE",
+                   note->pid, note->id ? ", id " : "", note->id ? note->id : "",
+                   g_strerror(errno));
+    }
+    if (h->dev == 0 && h->ino == 0)
+        (void)held_route(h, note->pid);
+    if (h->dev != 0 || h->ino != 0)
+        hp = find_helper(d, h->dev, h->ino);
+    if (hp != NULL && !hp->same_pidns) {
+        pb_debug("helper (pid %" G_GINT64_FORMAT ") is in another pid "
+                 "namespace: answering a forwarded notification CONTINUE",
+                 hp->pid);
+        hp = NULL;
+    }
+    if (hp != NULL) {
+        g_autofree char *json =
+            pb_notification_json(&note->req, note->id ? note->id : h->id);
+
+        r = pb_channel_send(hp->chan, json, h->fd);
+        if (r == 0) {
+            if (h->owner != hp)
+                pb_log("notify fd of pid %" G_GINT64_FORMAT " (forwarded "
+                       "notifications) served by the helper (pid "
+                       "%" G_GINT64_FORMAT ")",
+                       h->pid, hp->pid);
+            h->owner = hp;
+            held_sent(h, note->req.id);
+            return TRUE;
+        }
+        pb_log("notify fd of pid %" G_GINT64_FORMAT ": passing a "
+               "notification to the helper (pid %" G_GINT64_FORMAT ") "
+               "failed: %s; answering CONTINUE",
+               h->pid, hp->pid, g_strerror(-r));
+    } else if (h->owner != NULL || h->n_continued == 0) {
+        pb_log("notify fd of pid %" G_GINT64_FORMAT " (forwarded "
+               "notifications%s%s): no helper serves its network namespace; "
+               "answering CONTINUE",
+               h->pid, h->id ? ", id " : "", h->id ? h->id : "");
+        h->owner = NULL;
+    }
+    h->n_continued++;
+    r = pb_notif_continue(h->fd, note->req.id);
+    if (r < 0 && r != -ENOENT)
+        pb_debug("continue: %s", g_strerror(-r));
+    return TRUE;
 }
 
 /**
@@ -471,6 +654,7 @@ pb_dispatcher_new(const char *path, int listen_fd, GMainContext *ctx,
         return NULL;
     }
     pb_listener_set_register(d->listener, on_register, d);
+    pb_listener_set_notification(d->listener, on_notification, d);
     return d;
 }
 
@@ -518,7 +702,7 @@ pb_dispatcher_free(PbDispatcher *d)
     if (d == NULL)
         return;
     while ((hp = g_queue_peek_head(&d->helpers)) != NULL)
-        helper_free(hp);
+        helper_free(hp, FALSE);
     while ((h = g_queue_peek_head(&d->held)) != NULL)
         held_free(h);
     pb_listener_free(d->listener);

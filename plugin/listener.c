@@ -12,6 +12,14 @@
  * (pb_json_value_end() tracks nesting and strings), never waiting for EOF;
  * the agent then closes its end (`slirpbypass exec` waits for that EOF).
  *
+ * Two more kinds of message share the socket, told apart by their
+ * "slirpbypass" member (pb_message_kind()): a helper's registration with
+ * the per-user agent (dispatch.c, register.c), and a notification that a
+ * plugin's runtime received and forwards with its notify fd
+ * (notification.c).  The latter is the one message answered: "taken" or
+ * "continue", so that its sender knows whether it must answer the
+ * notification itself.
+ *
  * Every connection is non-blocking on the main loop and bounded: 64 KiB
  * of JSON, 16 fds, an idle timeout, at most PB_MAX_CONNS at once (fewer
  * under a low RLIMIT_NOFILE).  A new connection beyond that closes the
@@ -75,6 +83,8 @@ struct PbListener {
     gpointer data;
     PbRegisterFunc reg_func; /* NULL: registrations are rejected */
     gpointer reg_data;
+    PbNotificationFunc note_func; /* NULL: notifications are refused */
+    gpointer note_data;
     gboolean adopted; /* socket-activated: the file is not ours to unlink */
     GQueue conns;     /* PbConn * */
     guint max_conns;  /* PB_MAX_CONNS, or less under RLIMIT_NOFILE */
@@ -262,6 +272,10 @@ pb_process_state_parse(const char *json, gsize len, guint nfds_rcvd,
                     st->nfds, nfds_rcvd);
         return FALSE;
     }
+    node = json_object_get_member(obj, "slirpbypassPassive");
+    st->passive = node != NULL &&
+                  json_node_get_value_type(node) == G_TYPE_BOOLEAN &&
+                  json_node_get_boolean(node);
     node = json_object_get_member(obj, "state");
     if (node && JSON_NODE_HOLDS_OBJECT(node)) {
         JsonObject *state = json_node_get_object(node);
@@ -284,14 +298,41 @@ pb_process_state_parse(const char *json, gsize len, guint nfds_rcvd,
 gboolean
 pb_registration_is(const char *json, gsize len)
 {
+    return pb_message_kind(json, len) != PB_MESSAGE_STATE;
+}
+
+/**
+ * pb_message_kind:
+ * @json: one JSON object (not NUL-terminated)
+ * @len: its length
+ *
+ * Tells the messages on the agent socket apart by their "slirpbypass"
+ * member: none (a runtime's ContainerProcessState, also when @json is
+ * not valid JSON: its parser says why), "register" or "notification".
+ *
+ * Returns: the kind; PB_MESSAGE_UNKNOWN for another "slirpbypass" value.
+ */
+PbMessageKind
+pb_message_kind(const char *json, gsize len)
+{
     g_autoptr(JsonParser) parser = json_parser_new_immutable();
-    JsonNode *root;
+    JsonNode *root, *node;
 
     if (!json_parser_load_from_data(parser, json, (gssize)len, NULL))
-        return FALSE;
+        return PB_MESSAGE_STATE;
     root = json_parser_get_root(parser);
-    return root != NULL && JSON_NODE_HOLDS_OBJECT(root) &&
-           json_object_has_member(json_node_get_object(root), "slirpbypass");
+    if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root))
+        return PB_MESSAGE_STATE;
+    node = json_object_get_member(json_node_get_object(root), "slirpbypass");
+    if (node == NULL)
+        return PB_MESSAGE_STATE;
+    if (json_node_get_value_type(node) == G_TYPE_STRING) {
+        if (g_strcmp0(json_node_get_string(node), "register") == 0)
+            return PB_MESSAGE_REGISTER;
+        if (g_strcmp0(json_node_get_string(node), "notification") == 0)
+            return PB_MESSAGE_NOTIFICATION;
+    }
+    return PB_MESSAGE_UNKNOWN;
 }
 
 /*
@@ -468,6 +509,44 @@ conn_register(PbConn *c, gsize len)
 }
 
 /*
+ * conn_notification: a forwarded notification (notification.c) has
+ * arrived: check it, hand it on, and tell the sender whether it was taken
+ * (it answers CONTINUE itself if not, so every path answers it).  The
+ * answer fits any socket buffer: a non-blocking send never waits.
+ */
+static void
+conn_notification(PbConn *c, gsize len)
+{
+    g_autoptr(GError) error = NULL;
+    const char *answer = PB_NOTIFICATION_CONTINUE;
+    PbNotification note;
+    int nfd;
+
+    if (c->l->note_func == NULL) {
+        pb_debug("%s: a forwarded notification, not served here", c->l->path);
+    } else if (!pb_notification_parse((const char *)c->buf->data, len,
+                                      c->fds->len, &note, &error)) {
+        pb_log("%s: rejected a notification: %s", c->l->path, error->message);
+    } else if (!pb_is_notify_fd(g_array_index(c->fds, int, 0))) {
+        pb_log("%s: rejected a notification: \"seccompFd\" is not a "
+               "seccomp notify fd",
+               c->l->path);
+        pb_notification_clear(&note);
+    } else {
+        nfd = g_array_index(c->fds, int, 0);
+        g_array_remove_index(c->fds, 0);
+        note.peer_pid = peer_pid(c->fd);
+        if (c->l->note_func(nfd, &note, c->l->note_data))
+            answer = PB_NOTIFICATION_TAKEN;
+        else
+            close(nfd);
+        pb_notification_clear(&note);
+    }
+    (void)send(c->fd, answer, strlen(answer), MSG_DONTWAIT | MSG_NOSIGNAL);
+    conn_free(c);
+}
+
+/*
  * conn_complete: a whole JSON object of @len bytes has arrived: validate
  * it, hand the notify fd on, close the rest.
  */
@@ -478,9 +557,22 @@ conn_complete(PbConn *c, gsize len)
     PbProcessState st;
     int nfd, r;
 
-    if (c->l->reg_func != NULL &&
-        pb_registration_is((const char *)c->buf->data, len)) {
+    switch (pb_message_kind((const char *)c->buf->data, len)) {
+    case PB_MESSAGE_STATE:
+        break;
+    case PB_MESSAGE_REGISTER:
+        if (c->l->reg_func == NULL) {
+            conn_reject(c, "registrations are not served here");
+            return;
+        }
         conn_register(c, len);
+        return;
+    case PB_MESSAGE_NOTIFICATION:
+        conn_notification(c, len);
+        return;
+    case PB_MESSAGE_UNKNOWN:
+    default:
+        conn_reject(c, "unknown \"slirpbypass\" message");
         return;
     }
     if (!pb_process_state_parse((const char *)c->buf->data, len, c->fds->len,
@@ -910,6 +1002,23 @@ pb_listener_set_register(PbListener *l, PbRegisterFunc func, gpointer user_data)
 {
     l->reg_func = func;
     l->reg_data = user_data;
+}
+
+/**
+ * pb_listener_set_notification:
+ * @l: a listener
+ * @func: called with each forwarded notification (dispatch.c, agent.c)
+ * @user_data: for @func
+ *
+ * Without this, forwarded notifications are answered "continue": their
+ * sender lets the call run (the slirp path).
+ */
+void
+pb_listener_set_notification(PbListener *l, PbNotificationFunc func,
+                             gpointer user_data)
+{
+    l->note_func = func;
+    l->note_data = user_data;
 }
 
 /**

@@ -13,6 +13,11 @@
  * follows a poll() that reported the fd readable (up to PB_NOTIFY_BATCH
  * per wake-up, see notify_dispatch()).
  *
+ * A passive PbNotify (an fd that crun reads, with our plugin forwarding
+ * its notifications: notification.c) is only watched for POLLHUP: its
+ * notifications come through pb_notify_handle(), which is also what the
+ * RECV path calls, so both are answered the same way.
+ *
  * POLLHUP means the last process using the filter is gone: the notify fd
  * is closed and everything hanging on it (blocking connects still in
  * progress) is released.  RECV failing with ENOENT just means the target
@@ -145,7 +150,8 @@ struct PbNotify {
     gpointer tag;
     gint64 pid;
     char *id;
-    GList *link; /* in core->notifies */
+    gboolean passive; /* never RECV: notifications are handed to us */
+    GList *link;      /* in core->notifies */
 };
 
 /* The calls the filters trap, and what each (arch, number) pair means. */
@@ -275,6 +281,53 @@ classify(const struct seccomp_data *data)
     return PB_CALL_OTHER;
 }
 
+/**
+ * pb_notify_handle:
+ * @n: a notify
+ * @req: a notification of @n's fd, received (SENT state) and not answered
+ *       yet: by notify_one() here, or by a plugin's runtime and forwarded
+ *       (notification.c)
+ *
+ * Answers it, now or later from the main loop (a blocking connect): the
+ * connect, bind, listen and i386 socketcall handlers, the Fast Open calls,
+ * and CONTINUE for anything else.
+ */
+void
+pb_notify_handle(PbNotify *n, const struct seccomp_notif *req)
+{
+    int r;
+
+    switch (classify(&req->data)) {
+    case PB_CALL_CONNECT:
+        pb_connect_handle(n->core, n, req);
+        return;
+    case PB_CALL_BIND:
+        pb_bind_handle(n->core, n, req);
+        return;
+    case PB_CALL_LISTEN:
+        pb_listen_handle(n->core, n, req);
+        return;
+    default:
+        break;
+    }
+    for (guint t = 0; t < PB_N_FASTOPEN; t++)
+        for (guint i = 0; i < n_fastopen_ids[t]; i++)
+            if (fastopen_ids[t][i].nr == req->data.nr &&
+                fastopen_ids[t][i].arch == req->data.arch) {
+                pb_fastopen_handle(n->core, n, req, t);
+                return;
+            }
+    if (socketcall_nr >= 0 && req->data.arch == AUDIT_ARCH_I386 &&
+        req->data.nr == socketcall_nr) {
+        pb_socketcall_handle(n->core, n, req);
+    } else {
+        n->core->n_continued++;
+        r = pb_notif_continue(n->fd, req->id);
+        if (r < 0 && r != -ENOENT)
+            pb_debug("continue syscall %d: %s", req->data.nr, g_strerror(-r));
+    }
+}
+
 /*
  * notify_one: fetch and answer one pending notification.
  * Returns: FALSE if @n was destroyed.
@@ -293,35 +346,7 @@ notify_one(PbNotify *n)
         pb_notify_destroy(n);
         return FALSE;
     }
-    switch (classify(&req.data)) {
-    case PB_CALL_CONNECT:
-        pb_connect_handle(n->core, n, &req);
-        return TRUE;
-    case PB_CALL_BIND:
-        pb_bind_handle(n->core, n, &req);
-        return TRUE;
-    case PB_CALL_LISTEN:
-        pb_listen_handle(n->core, n, &req);
-        return TRUE;
-    default:
-        break;
-    }
-    for (guint t = 0; t < PB_N_FASTOPEN; t++)
-        for (guint i = 0; i < n_fastopen_ids[t]; i++)
-            if (fastopen_ids[t][i].nr == req.data.nr &&
-                fastopen_ids[t][i].arch == req.data.arch) {
-                pb_fastopen_handle(n->core, n, &req, t);
-                return TRUE;
-            }
-    if (socketcall_nr >= 0 && req.data.arch == AUDIT_ARCH_I386 &&
-        req.data.nr == socketcall_nr) {
-        pb_socketcall_handle(n->core, n, &req);
-    } else {
-        n->core->n_continued++;
-        r = pb_notif_continue(n->fd, req.id);
-        if (r < 0 && r != -ENOENT)
-            pb_debug("continue syscall %d: %s", req.data.nr, g_strerror(-r));
-    }
+    pb_notify_handle(n, &req);
     return TRUE;
 }
 
@@ -341,7 +366,7 @@ notify_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
         pb_notify_destroy(n);
         return G_SOURCE_REMOVE;
     }
-    if (!(cond & G_IO_IN))
+    if (!(cond & G_IO_IN) || n->passive)
         return G_SOURCE_CONTINUE;
     for (guint i = 0; i < PB_NOTIFY_BATCH; i++) {
         struct pollfd p = { .fd = n->fd, .events = POLLIN };
@@ -404,11 +429,14 @@ enable_sync_wakeup(int fd)
  * @fd: (transfer full): a seccomp notify fd
  * @pid: the container process it came with (for the log)
  * @id: (nullable): the container id (for the log)
+ * @passive: someone else reads @fd (a plugin's runtime): watch it for
+ *           POLLHUP only; its notifications come via pb_notify_handle()
  *
  * Returns: (transfer none) the notify, owned by @core->notifies.
  */
 PbNotify *
-pb_notify_new(PbCore *core, int fd, gint64 pid, const char *id)
+pb_notify_new(PbCore *core, int fd, gint64 pid, const char *id,
+              gboolean passive)
 {
     PbNotify *n = (PbNotify *)g_source_new(&notify_funcs, sizeof(PbNotify));
 
@@ -417,9 +445,11 @@ pb_notify_new(PbCore *core, int fd, gint64 pid, const char *id)
     n->fd = fd;
     n->pid = pid;
     n->id = g_strdup(id);
-    n->tag =
-        g_source_add_unix_fd(&n->source, fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
-    enable_sync_wakeup(fd);
+    n->passive = passive;
+    n->tag = g_source_add_unix_fd(
+        &n->source, fd, (passive ? 0 : G_IO_IN) | G_IO_HUP | G_IO_ERR);
+    if (!passive)
+        enable_sync_wakeup(fd);
     g_source_set_name(&n->source, "pb-notify");
     /* GLib blocks a non-recursive source while dispatching it by removing
      * its fds from the poll set and adding them back afterwards, and each
@@ -430,8 +460,9 @@ pb_notify_new(PbCore *core, int fd, gint64 pid, const char *id)
     g_source_attach(&n->source, core->ctx);
     g_queue_push_tail(&core->notifies, n);
     n->link = g_queue_peek_tail_link(&core->notifies);
-    pb_log("notify fd registered (pid %" G_GINT64_FORMAT "%s%s)", pid,
-           id ? ", id " : "", id ? id : "");
+    pb_log("notify fd registered (pid %" G_GINT64_FORMAT "%s%s%s)", pid,
+           id ? ", id " : "", id ? id : "",
+           passive ? ", forwarded notifications" : "");
     return n;
 }
 
@@ -460,6 +491,26 @@ pb_notify_destroy(PbNotify *n)
 }
 
 /**
+ * pb_notify_set_passive:
+ * @n: a notify
+ *
+ * Stop reading @n's fd (watch it for POLLHUP only): its notifications are
+ * forwarded by the process that reads it (a plugin's runtime), and two
+ * readers would race (notification.c).
+ */
+void
+pb_notify_set_passive(PbNotify *n)
+{
+    if (n->passive || n->link == NULL)
+        return;
+    n->passive = TRUE;
+    g_source_modify_unix_fd(&n->source, n->tag, G_IO_HUP | G_IO_ERR);
+    pb_log("notify fd of pid %" G_GINT64_FORMAT ": its notifications are "
+           "forwarded now; no longer read here",
+           n->pid);
+}
+
+/**
  * pb_notify_get_fd:
  * @n: a notify
  *
@@ -481,7 +532,7 @@ pb_notify_get_fd(PbNotify *n)
 char *
 pb_notify_state_json(PbNotify *n)
 {
-    return pb_state_json_for(n->pid, n->id, NULL);
+    return pb_state_json_for(n->pid, n->id, NULL, n->passive);
 }
 
 /**

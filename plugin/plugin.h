@@ -19,6 +19,7 @@
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
+#include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -246,6 +247,10 @@ typedef struct {
                           * parser), NUL-terminated */
     gint64 peer_pid;     /* the sender (SO_PEERCRED, set by the listener;
                           * 0: unknown) */
+    gboolean passive;    /* "slirpbypassPassive": true: someone else (crun
+                          * and its plugin) reads the fd's notifications,
+                          * which arrive as PbNotification messages; never
+                          * NOTIF_RECV it (notification.c) */
 } PbProcessState;
 void pb_process_state_clear(PbProcessState *st);
 /* Validate @json against the number of fds received with it. */
@@ -263,6 +268,40 @@ typedef struct {
 } PbRegistration;
 /* Is this JSON object a registration ("slirpbypass" member)? */
 gboolean pb_registration_is(const char *json, gsize len);
+/* What a message on the agent socket is, by its "slirpbypass" member. */
+typedef enum {
+    PB_MESSAGE_STATE = 0,    /* none: an OCI ContainerProcessState */
+    PB_MESSAGE_REGISTER,     /* "register": a helper (register.c) */
+    PB_MESSAGE_NOTIFICATION, /* "notification": a forwarded notification */
+    PB_MESSAGE_UNKNOWN,      /* any other value */
+} PbMessageKind;
+PbMessageKind pb_message_kind(const char *json, gsize len);
+
+/* notification.c: one notification a seccomp notify plugin (crun's
+ * run.oci.seccomp.plugins, plugin/crun-plugin/) received and forwards, with
+ * the notify fd, to be answered by the helper serving the caller's network
+ * namespace.  On the wire (agent socket and channel):
+ * {"slirpbypass":"notification","version":1,"pid":N,"id":"ctr",
+ *  "req":"<hex of struct seccomp_notif>","fds":["seccompFd"]} + one fd. */
+#define PB_NOTIFICATION_VERSION 1
+typedef struct {
+    gint64 pid;               /* the caller, in the sender's pid namespace */
+    char *id;                 /* "id" (the container), or NULL */
+    struct seccomp_notif req; /* as the sender's NOTIF_RECV filled it */
+    gint64 peer_pid;          /* the sender (SO_PEERCRED, set by the
+                               * listener; 0: unknown) */
+} PbNotification;
+void pb_notification_clear(PbNotification *note);
+/* Validate a notification message against the fds received with it. */
+gboolean pb_notification_parse(const char *json, gsize len, guint nfds_rcvd,
+                               PbNotification *note, GError **error);
+/* The message for @req (@id may be NULL); g_free it. */
+char *pb_notification_json(const struct seccomp_notif *req, const char *id);
+/* The agent's answer to a forwarded notification: "taken" (answered or
+ * passed on: the sender must not answer it) or "continue" (the sender
+ * answers CONTINUE). */
+#define PB_NOTIFICATION_TAKEN "{\"slirpbypass\":\"taken\"}"
+#define PB_NOTIFICATION_CONTINUE "{\"slirpbypass\":\"continue\"}"
 /* Validate a registration against the number of fds received with it. */
 gboolean pb_registration_parse(const char *json, gsize len, guint nfds_rcvd,
                                PbRegistration *reg, GError **error);

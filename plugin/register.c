@@ -18,7 +18,10 @@
  *   3. wait (bounded) for {"slirpbypass":"registered"} on the channel, or
  *      "refused" (another helper serves the namespace): an error.
  * Then each message on the channel is a ContainerProcessState with one
- * notify fd, validated like the listener's and handed to the agent core.
+ * notify fd, validated like the listener's and handed to the agent core,
+ * or a forwarded notification with its notify fd (notification.c: a
+ * plugin's runtime received it; the dispatcher checked that its pid means
+ * the same here), handed to the core to answer.
  *
  * If the channel closes (the agent was restarted or killed), the helper
  * keeps serving what it has and retries every PB_RETRY_MS on the main
@@ -53,6 +56,7 @@
 struct PbRegistrar {
     PbCore *core;
     PbRegistrarFunc func;
+    PbNotificationFunc note_func;
     gpointer data;
     char *path;
     char *base;
@@ -242,6 +246,34 @@ channel_lost(PbRegistrar *r)
 }
 
 /*
+ * channel_notification: a forwarded notification from the agent; hand it
+ * to the core, or answer it CONTINUE if it is malformed (the agent took
+ * it from its sender, so nobody else will answer it; a message that does
+ * not parse has no id to answer, which only a broken agent sends).
+ */
+static void
+channel_notification(PbRegistrar *r, const char *buf, gsize len, int nfd)
+{
+    g_autoptr(GError) error = NULL;
+    PbNotification note;
+
+    if (!pb_notification_parse(buf, len, 1, &note, &error) ||
+        !pb_is_notify_fd(nfd)) {
+        pb_log("agent %s: bad notification: %s", r->path,
+               error ? error->message : "not a seccomp notify fd");
+        if (error == NULL)
+            pb_notification_clear(&note);
+        close(nfd);
+        return;
+    }
+    if (!r->note_func(nfd, &note, r->data)) {
+        (void)pb_notif_continue(nfd, note.req.id);
+        close(nfd);
+    }
+    pb_notification_clear(&note);
+}
+
+/*
  * channel_read: the agent's messages: the registration answer first, then
  * notify fds.
  */
@@ -278,6 +310,10 @@ channel_read(gint fd, GIOCondition cond, gpointer user_data)
         }
         if (nfd < 0)
             continue;
+        if (pb_message_kind(buf, (gsize)n) == PB_MESSAGE_NOTIFICATION) {
+            channel_notification(r, buf, (gsize)n, nfd);
+            continue;
+        }
         if (!pb_process_state_parse(buf, (gsize)n, 1, &st, &error) ||
             !pb_is_notify_fd(nfd)) {
             pb_log("agent %s: bad message: %s", r->path,
@@ -354,7 +390,9 @@ registrar_retry_arm(PbRegistrar *r)
  * @exe: (nullable): the slirpbypass executable, to start the agent when
  *       none answers; NULL: never start it
  * @func: called with each notify fd the agent passes on
- * @data: for @func
+ * @note_func: called with each notification the agent passes on (with a
+ *             notify fd it owns; FALSE: the registrar answers CONTINUE)
+ * @data: for @func and @note_func
  * @error: PB_ERROR_* naming @path
  *
  * Blocks for at most a few seconds (start-up only).
@@ -363,7 +401,8 @@ registrar_retry_arm(PbRegistrar *r)
  */
 PbRegistrar *
 pb_registrar_start(PbCore *core, const char *path, const char *exe,
-                   PbRegistrarFunc func, gpointer data, GError **error)
+                   PbRegistrarFunc func, PbNotificationFunc note_func,
+                   gpointer data, GError **error)
 {
     g_autofree char *dir = g_path_get_dirname(path);
     g_autofree char *buf = NULL;
@@ -375,6 +414,7 @@ pb_registrar_start(PbCore *core, const char *path, const char *exe,
 
     r->core = core;
     r->func = func;
+    r->note_func = note_func;
     r->data = data;
     r->chan = -1;
     r->path = g_strdup(path);

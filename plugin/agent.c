@@ -170,6 +170,10 @@ pb_agent_new(const PbAgentConfig *cfg, GMainContext *ctx, GError **error)
     core->netns_dev = cfg->netns_dev;
     core->netns_ino = cfg->netns_ino;
     core->served_cookie = cfg->netns_cookie;
+    /* 0 (a zeroed config) means none, as -1 does */
+    core->netns_fd = cfg->netns_fd > STDERR_FILENO
+                         ? fcntl(cfg->netns_fd, F_DUPFD_CLOEXEC, 3)
+                         : -1;
     core->served_cookie_exact = cfg->netns_cookie != 0;
     /* UDP: a connected host UDP socket can still sendto() other
      * addresses, and an IP_PKTINFO control message picks a datagram's
@@ -216,6 +220,24 @@ pb_agent_new(const PbAgentConfig *cfg, GMainContext *ctx, GError **error)
         core->disabled = TRUE;
         pb_log("SO_NETNS_COOKIE unavailable (Linux < 5.14): bypass "
                "disabled, every call goes the slirp path");
+    }
+    if (cfg->route_query > STDERR_FILENO &&
+        cfg->route_monitor > STDERR_FILENO && cfg->tap_ifindex > 0) {
+        g_autoptr(GError) rerr = NULL;
+        int q = fcntl(cfg->route_query, F_DUPFD_CLOEXEC, 3);
+        int m = fcntl(cfg->route_monitor, F_DUPFD_CLOEXEC, 3);
+
+        /* (the container's routes: no outbound source address applies) */
+        if (q >= 0 && m >= 0)
+            core->served_routes =
+                pb_routes_new_from(core->ctx, q, m, NULL, NULL, &rerr);
+        else if (q >= 0 || m >= 0)
+            close(q >= 0 ? q : m);
+        if (core->served_routes == NULL)
+            pb_log("the container's routes cannot be read (%s): every "
+                   "destination the policy allows is bypassed",
+                   rerr ? rerr->message : g_strerror(errno));
+        core->tap_ifindex = cfg->tap_ifindex;
     }
     core->handoffs = pb_handoffs_new(core, cfg->ports);
     return agent;
@@ -339,8 +361,11 @@ pb_agent_free(PbAgent *agent)
     pb_pendings_free(core->pendings);
     pb_procs_free(core->procs);
     pb_routes_free(core->routes);
+    pb_routes_free(core->served_routes);
     pb_sock_defaults_free(core->defaults);
     pb_policy_free(core->policy);
+    if (core->netns_fd >= 0)
+        close(core->netns_fd);
     if (core->own_proc_fd)
         close(core->proc_fd);
     if (core->ctx)

@@ -83,6 +83,10 @@ typedef struct PbRoutes PbRoutes;
  * NULL with PB_ERROR_SYSTEM if netlink is unavailable. */
 PbRoutes *pb_routes_new(GMainContext *ctx, const struct in_addr *src4,
                         const struct in6_addr *src6, GError **error);
+/* The same on netlink sockets made elsewhere (the served namespace). */
+PbRoutes *pb_routes_new_from(GMainContext *ctx, int query, int monitor,
+                             const struct in_addr *src4,
+                             const struct in6_addr *src6, GError **error);
 void pb_routes_free(PbRoutes *r);
 /* The interface a socket connecting to @dst must be bound to (> 0), or
  * -errno (no usable route). */
@@ -131,6 +135,10 @@ typedef struct {
     PbSockDefaults *defaults;
     int proc_fd;
     gboolean own_proc_fd;
+    int netns_fd; /* the served namespace (registration proof), or -1 */
+    /* how the served namespace routes (NULL: not known) and its tap */
+    PbRoutes *served_routes;
+    int tap_ifindex;
     dev_t netns_dev;
     ino_t netns_ino;
     guint64 host_cookie;   /* SO_NETNS_COOKIE of the agent's own netns */
@@ -337,6 +345,7 @@ void pb_registrar_free(PbRegistrar *r);
 /* ---- channel.c: agent <-> helper messages ---- */
 /* Messages are JSON objects of at most PB_LISTENER_MAX_MESSAGE bytes. */
 int pb_channel_send(int sock, const char *json, int fd);
+int pb_channel_send_fds(int sock, const char *json, const int *fds, guint nfds);
 gssize pb_channel_recv(int sock, char *buf, gsize size, int *fd_out);
 /* Is @fd an AF_UNIX SOCK_SEQPACKET socket?  PB_ERROR_INVALID if not. */
 gboolean pb_channel_check(int fd, GError **error);

@@ -23,6 +23,49 @@
 #include <unistd.h>
 
 /**
+ * pb_channel_send_fds:
+ * @sock: a SOCK_SEQPACKET (or, for the registration, stream) socket
+ * @json: the message, NUL-terminated
+ * @fds: the fds to pass with it
+ * @nfds: how many (0 to 2)
+ *
+ * Returns: 0, or -errno (-EAGAIN: the peer's queue is full).
+ */
+int
+pb_channel_send_fds(int sock, const char *json, const int *fds, guint nfds)
+{
+    union {
+        char buf[CMSG_SPACE(2 * sizeof(int))];
+        struct cmsghdr align;
+    } ctrl;
+    struct iovec iov = { .iov_base = (void *)json, .iov_len = strlen(json) };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+    ssize_t n;
+
+    g_return_val_if_fail(nfds <= 2, -EINVAL);
+    if (nfds > 0) {
+        struct cmsghdr *cm;
+
+        memset(&ctrl, 0, sizeof ctrl);
+        msg.msg_control = ctrl.buf;
+        msg.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+        cm = CMSG_FIRSTHDR(&msg);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+        memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
+    }
+    do
+        n = sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    if ((size_t)n != iov.iov_len)
+        return -EMSGSIZE;
+    return 0;
+}
+
+/**
  * pb_channel_send:
  * @sock: a SOCK_SEQPACKET (or, for the registration, stream) socket
  * @json: the message, NUL-terminated
@@ -33,34 +76,7 @@
 int
 pb_channel_send(int sock, const char *json, int fd)
 {
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } ctrl;
-    struct iovec iov = { .iov_base = (void *)json, .iov_len = strlen(json) };
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-    ssize_t n;
-
-    if (fd >= 0) {
-        struct cmsghdr *cm;
-
-        memset(&ctrl, 0, sizeof ctrl);
-        msg.msg_control = ctrl.buf;
-        msg.msg_controllen = sizeof ctrl.buf;
-        cm = CMSG_FIRSTHDR(&msg);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(cm), &fd, sizeof fd);
-    }
-    do
-        n = sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return -errno;
-    if ((size_t)n != iov.iov_len)
-        return -EMSGSIZE;
-    return 0;
+    return pb_channel_send_fds(sock, json, &fd, fd >= 0 ? 1 : 0);
 }
 
 /**

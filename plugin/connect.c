@@ -131,6 +131,25 @@ served_socket(PbCall *c, guint64 cookie)
 }
 
 /*
+ * routed_via_tap: does the served namespace route @dst (as the container
+ * gave it) through its tap, i.e. to the slirp path the bypass stands in
+ * for?  A destination the container routes elsewhere (a bridge, a veth to
+ * a nested namespace, an address of its own) must stay in the container:
+ * in the host it would mean another machine, or nothing.  Unknown routes
+ * (tapfd mode, no netlink) count as through the tap, as before.
+ */
+static gboolean
+routed_via_tap(PbCore *core, const struct sockaddr *dst)
+{
+    int ifindex;
+
+    if (core->served_routes == NULL)
+        return TRUE;
+    ifindex = pb_routes_ifindex(core->served_routes, dst);
+    return ifindex > 0 && ifindex == core->tap_ifindex;
+}
+
+/*
  * unbound: is @local (from getsockname) the wildcard address, port 0?
  */
 static gboolean
@@ -540,11 +559,14 @@ pb_connect_handle(PbCore *core, PbNotify *n, const struct seccomp_notif *req)
             goto out;
         }
     }
-    if (pb_handoff_redirect(core->handoffs, c.dup, &sa, &dst, &dstlen))
+    if (pb_handoff_redirect(core->handoffs, c.dup, &sa, &dst, &dstlen)) {
         verdict = PB_POLICY_BYPASS; /* the container's own published port */
-    else
+    } else {
         verdict = pb_policy_check(core->policy, &sa.sa, (socklen_t)addrlen,
                                   &dst.ss, &dstlen);
+        if (verdict == PB_POLICY_BYPASS && !routed_via_tap(core, &sa.sa))
+            verdict = PB_POLICY_DENY_ROUTED;
+    }
     handle_socket(&c, verdict, &dst, dstlen, sa.sa.sa_family);
 out:
     if (c.dup >= 0)

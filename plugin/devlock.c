@@ -47,6 +47,7 @@
 #include "agent_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib-unix.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -325,11 +326,11 @@ monitor_dispatch(gint fd, GIOCondition cond, gpointer data)
 }
 
 /*
- * open_monitor: a netlink socket subscribed to every group whose messages
- * can change an answer.  Returns: the fd, or -errno.
+ * subscribe_monitor: bind netlink socket @fd and subscribe it to every
+ * group whose messages can change an answer.  Returns: 0 or -errno.
  */
 static int
-open_monitor(void)
+subscribe_monitor(int fd)
 {
     static const int groups[] = {
         RTNLGRP_LINK,      RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV4_ROUTE,
@@ -337,59 +338,51 @@ open_monitor(void)
         RTNLGRP_IPV6_RULE, RTNLGRP_NEXTHOP,
     };
     struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                    NETLINK_ROUTE);
-    int err;
 
-    if (fd < 0)
+    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ||
+        bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
         return -errno;
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
-        goto fail;
     for (guint i = 0; i < G_N_ELEMENTS(groups); i++)
         if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &groups[i],
                        sizeof groups[i]) < 0 &&
             groups[i] != RTNLGRP_NEXTHOP) /* Linux < 5.3 */
-            goto fail;
-    return fd;
-fail:
-    err = -errno;
-    close(fd);
-    return err;
+            return -errno;
+    return 0;
 }
 
 /**
- * pb_routes_new:
+ * pb_routes_new_from:
  * @ctx: the main context the change monitor runs on
+ * @query: (transfer full): a NETLINK_ROUTE socket for RTM_GETROUTE
+ * @monitor: (transfer full): another one, to watch for changes
  * @src4: (nullable): the IPv4 source address host sockets are bound to
  *   (--outbound-addr), so policy routing by source is asked the same way
  * @src6: (nullable): the same for IPv6
- * @error: PB_ERROR_SYSTEM if a netlink socket cannot be opened
+ * @error: PB_ERROR_SYSTEM naming what failed
  *
- * Returns: (transfer full) the route cache, or NULL.
+ * The sockets answer for the network namespace they were created in: the
+ * host's (pb_routes_new()) or the served one (the tap child makes them
+ * there, so the agent can ask how the container routes a destination).
+ *
+ * Returns: (transfer full) the route cache, or NULL (both fds closed).
  */
 PbRoutes *
-pb_routes_new(GMainContext *ctx, const struct in_addr *src4,
-              const struct in6_addr *src6, GError **error)
+pb_routes_new_from(GMainContext *ctx, int query, int monitor,
+                   const struct in_addr *src4, const struct in6_addr *src6,
+                   GError **error)
 {
     PbRoutes *r = g_new0(PbRoutes, 1);
-    int fd;
+    int rc;
 
-    r->monitor = -1;
-    r->query = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-    if (r->query < 0) {
+    r->query = query;
+    r->monitor = monitor;
+    rc = subscribe_monitor(monitor);
+    if (rc < 0) {
         g_set_error(error, PB_ERROR, PB_ERROR_SYSTEM,
-                    "netlink route socket: %s", g_strerror(errno));
+                    "netlink route monitor: %s", g_strerror(-rc));
         pb_routes_free(r);
         return NULL;
     }
-    fd = open_monitor();
-    if (fd < 0) {
-        g_set_error(error, PB_ERROR, PB_ERROR_SYSTEM,
-                    "netlink route monitor: %s", g_strerror(-fd));
-        pb_routes_free(r);
-        return NULL;
-    }
-    r->monitor = fd;
     r->cache = g_hash_table_new_full(key_hash, key_equal, g_free, NULL);
     if (src4 != NULL) {
         r->has_src4 = TRUE;
@@ -399,13 +392,43 @@ pb_routes_new(GMainContext *ctx, const struct in_addr *src4,
         r->has_src6 = TRUE;
         r->src6 = *src6;
     }
-    r->watch = g_unix_fd_source_new(fd, G_IO_IN | G_IO_ERR | G_IO_HUP);
+    r->watch = g_unix_fd_source_new(monitor, G_IO_IN | G_IO_ERR | G_IO_HUP);
     g_source_set_callback(r->watch, G_SOURCE_FUNC(monitor_dispatch), r, NULL);
     /* before any notification of the same iteration (notify.c: default) */
     g_source_set_priority(r->watch, G_PRIORITY_HIGH);
     g_source_set_name(r->watch, "pb-routes");
     g_source_attach(r->watch, ctx);
     return r;
+}
+
+/**
+ * pb_routes_new:
+ * @ctx: the main context the change monitor runs on
+ * @src4: (nullable): the IPv4 source address host sockets are bound to
+ * @src6: (nullable): the same for IPv6
+ * @error: PB_ERROR_SYSTEM if a netlink socket cannot be opened
+ *
+ * The host namespace's route cache (sockets opened here).
+ *
+ * Returns: (transfer full) the route cache, or NULL.
+ */
+PbRoutes *
+pb_routes_new(GMainContext *ctx, const struct in_addr *src4,
+              const struct in6_addr *src6, GError **error)
+{
+    int query = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    int monitor = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+
+    if (query < 0 || monitor < 0) {
+        g_set_error(error, PB_ERROR, PB_ERROR_SYSTEM,
+                    "netlink route socket: %s", g_strerror(errno));
+        if (query >= 0)
+            close(query);
+        if (monitor >= 0)
+            close(monitor);
+        return NULL;
+    }
+    return pb_routes_new_from(ctx, query, monitor, src4, src6, error);
 }
 
 /**

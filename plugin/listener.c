@@ -57,6 +57,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <linux/nsfs.h>
+#include <sched.h>
 #include <stddef.h>
 #include <unistd.h>
 
@@ -362,7 +364,8 @@ get_uint(JsonObject *obj, const char *name, guint64 *out, GError **error)
  * @error: PB_ERROR_INVALID with a one-line reason
  *
  * Requires {"slirpbypass":"register","version":1,"netnsDev":N,
- * "netnsIno":N,"fds":["channel"]} and exactly one fd.
+ * "netnsIno":N,"fds":["channel","netns"]} and exactly two fds (checked
+ * by the caller: a SOCK_SEQPACKET socket, and the namespace claimed).
  *
  * Returns: TRUE if valid.
  */
@@ -415,17 +418,20 @@ pb_registration_parse(const char *json, gsize len, guint nfds_rcvd,
     reg->netns_ino = (ino_t)v;
     node = json_object_get_member(obj, "fds");
     if (node == NULL || !JSON_NODE_HOLDS_ARRAY(node) ||
-        json_array_get_length(fds = json_node_get_array(node)) != 1 ||
+        json_array_get_length(fds = json_node_get_array(node)) != 2 ||
         json_node_get_value_type(json_array_get_element(fds, 0)) !=
             G_TYPE_STRING ||
-        g_strcmp0(json_array_get_string_element(fds, 0), "channel") != 0) {
+        json_node_get_value_type(json_array_get_element(fds, 1)) !=
+            G_TYPE_STRING ||
+        g_strcmp0(json_array_get_string_element(fds, 0), "channel") != 0 ||
+        g_strcmp0(json_array_get_string_element(fds, 1), "netns") != 0) {
         g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
-                    "registration: \"fds\" is not [\"channel\"]");
+                    "registration: \"fds\" is not [\"channel\",\"netns\"]");
         return FALSE;
     }
-    if (nfds_rcvd != 1) {
+    if (nfds_rcvd != 2) {
         g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
-                    "registration: %u fds arrived, 1 expected", nfds_rcvd);
+                    "registration: %u fds arrived, 2 expected", nfds_rcvd);
         return FALSE;
     }
     return TRUE;
@@ -482,6 +488,29 @@ peer_pid(int fd)
 }
 
 /*
+ * netns_proves: is @fd a network namespace, the one @reg claims?  A
+ * namespace can only be opened with ptrace access to a process in it, so
+ * this keeps a client that merely reaches the socket (a container process
+ * that shares the host's files, e.g. a rootlesskit child) from
+ * registering for another container's namespace and receiving its seccomp
+ * fds.
+ */
+static gboolean
+netns_proves(int fd, const PbRegistration *reg, GError **error)
+{
+    struct stat st;
+
+    if (ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET || fstat(fd, &st) < 0 ||
+        st.st_dev != reg->netns_dev || st.st_ino != reg->netns_ino) {
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "registration: the \"netns\" fd is not the network "
+                    "namespace claimed");
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/*
  * conn_register: a helper's registration (dispatch.c) has arrived: check
  * it and hand its channel on.
  */
@@ -498,7 +527,8 @@ conn_register(PbConn *c, gsize len)
         return;
     }
     chan = g_array_index(c->fds, int, 0);
-    if (!pb_channel_check(chan, &error)) {
+    if (!pb_channel_check(chan, &error) ||
+        !netns_proves(g_array_index(c->fds, int, 1), &reg, &error)) {
         conn_reject(c, error->message);
         return;
     }

@@ -80,6 +80,18 @@ typedef struct {
     /* optional: SO_NETNS_COOKIE of a socket created in the served netns
      * (0: unknown; the agent then learns it, see connect.c) */
     guint64 netns_cookie;
+    /* optional: NETLINK_ROUTE sockets created in the served namespace and
+     * the index of the tap there (-1/0 (a zeroed config): none;
+     * duplicated).  With them a destination the container routes through
+     * another interface than the tap is never bypassed (connect.c). */
+    int route_query;
+    int route_monitor;
+    int tap_ifindex;
+    /* optional: an fd on the served namespace (nsfs), or -1 (0 too: a
+     * zeroed config); duplicated.
+     * Registering with the per-user agent needs it: holding it proves
+     * access to the namespace claimed (register.c). */
+    int netns_fd;
     /* optional: log every agent error on stderr (also: env
      * SLIRPBYPASS_DEBUG=1) */
     gboolean debug;
@@ -99,6 +111,9 @@ void pb_agent_free(PbAgent *agent);
  * served namespace (register.c). */
 gboolean pb_agent_register(PbAgent *agent, const char *path, const char *exe,
                            GError **error);
+/* Start the per-user agent at @path with `@exe agent` unless one answers
+ * (before joining a user namespace: register.c). */
+gboolean pb_agent_ensure(const char *path, const char *exe, GError **error);
 /* The port table removed entry @id: a bypass socket serving it stops.
  * @held (owned; -1: none): the entry's libslirp socket, still bound
  * (pd_table_take_held()), kept until the bypass sockets are gone. */
@@ -206,6 +221,7 @@ typedef enum {
     PB_POLICY_DENY_VNET,        /* virtual network / prefix (DNS etc.) */
     PB_POLICY_DENY_GATEWAY,     /* gateway with host loopback disabled */
     PB_POLICY_DENY_IGNORED,     /* --bypass-ignore */
+    PB_POLICY_DENY_ROUTED,      /* the container routes it past its tap */
 } PbPolicyVerdict;
 
 typedef struct PbPolicy PbPolicy;

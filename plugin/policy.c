@@ -70,6 +70,7 @@ static const char *const verdict_names[] = {
     [PB_POLICY_DENY_VNET] = "virtual network",
     [PB_POLICY_DENY_GATEWAY] = "gateway, host loopback disabled",
     [PB_POLICY_DENY_IGNORED] = "--bypass-ignore",
+    [PB_POLICY_DENY_ROUTED] = "the container routes it past its tap",
 };
 
 /**

@@ -14,7 +14,11 @@
  *      own session, stdio to agent.log beside the socket) and retry for up
  *      to PB_SPAWN_WAIT_MS: it works without systemd;
  *   2. send {"slirpbypass":"register","version":1,"netnsDev","netnsIno",
- *      "fds":["channel"]} with one end of a SOCK_SEQPACKET socketpair;
+ *      "fds":["channel","netns"]} with one end of a SOCK_SEQPACKET
+ *      socketpair and an fd on the served namespace: only a process that
+ *      can open a namespace (ptrace access to a process in it) can
+ *      register for it, so a container process that reaches the socket
+ *      cannot claim another container's namespace and its seccomp fds;
  *   3. wait (bounded) for {"slirpbypass":"registered"} on the channel, or
  *      "refused" (another helper serves the namespace): an error.
  * Then each message on the channel is a ContainerProcessState with one
@@ -152,6 +156,66 @@ spawn_agent(const char *exe, const char *path)
 }
 
 /*
+ * connect_or_spawn: connect to the agent @base in @dirfd; if nobody
+ * answers and @exe is not NULL, start `@exe agent --socket @path` and
+ * retry for up to PB_SPAWN_WAIT_MS.
+ * Returns: the connected socket, or -errno.
+ */
+static int
+connect_or_spawn(int dirfd, const char *base, const char *exe, const char *path)
+{
+    gint64 deadline;
+    int s = connect_at(dirfd, base);
+
+    if (s >= 0 || exe == NULL || (s != -ENOENT && s != -ECONNREFUSED))
+        return s;
+    spawn_agent(exe, path);
+    deadline = g_get_monotonic_time() + PB_SPAWN_WAIT_MS * 1000;
+    while ((s = connect_at(dirfd, base)) < 0 &&
+           g_get_monotonic_time() < deadline)
+        g_usleep(10 * 1000);
+    return s;
+}
+
+/**
+ * pb_agent_ensure:
+ * @path: the per-user agent's socket
+ * @exe: the slirpbypass executable
+ * @error: PB_ERROR_SYSTEM naming @path
+ *
+ * Start the agent unless one answers on @path.  The helper calls this
+ * before it joins a user namespace (--enable-sandbox): an agent started
+ * later would run inside that namespace, with its capabilities, and keep
+ * it alive after the helper.
+ *
+ * Returns: TRUE if an agent answers now.
+ */
+gboolean
+pb_agent_ensure(const char *path, const char *exe, GError **error)
+{
+    g_autofree char *dir = g_path_get_dirname(path);
+    g_autofree char *base = g_path_get_basename(path);
+    int dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int s;
+
+    if (dirfd < 0) {
+        g_set_error(error, PB_ERROR, PB_ERROR_SYSTEM, "agent %s: %s: %s", path,
+                    dir, g_strerror(errno));
+        return FALSE;
+    }
+    s = connect_or_spawn(dirfd, base, exe, path);
+    close(dirfd);
+    if (s < 0) {
+        g_set_error(error, PB_ERROR, PB_ERROR_SYSTEM,
+                    "agent %s: connect: %s (and starting one did not help)",
+                    path, g_strerror(-s));
+        return FALSE;
+    }
+    close(s); /* the agent takes an empty connection as a probe */
+    return TRUE;
+}
+
+/*
  * send_registration: open a channel on the stream socket @s.
  * Returns: our end of the channel, or -errno.
  */
@@ -161,14 +225,18 @@ send_registration(PbRegistrar *r, int s)
     g_autofree char *json = g_strdup_printf(
         "{\"slirpbypass\":\"register\",\"version\":%d,\"netnsDev\":"
         "%" G_GUINT64_FORMAT ",\"netnsIno\":%" G_GUINT64_FORMAT
-        ",\"fds\":[\"channel\"]}",
+        ",\"fds\":[\"channel\",\"netns\"]}",
         PB_REGISTRATION_VERSION, (guint64)r->core->netns_dev,
         (guint64)r->core->netns_ino);
-    int sp[2], err;
+    int sp[2], err, fds[2];
 
+    if (r->core->netns_fd < 0)
+        return -EBADF;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
         return -errno;
-    err = pb_channel_send(s, json, sp[1]);
+    fds[0] = sp[1];
+    fds[1] = r->core->netns_fd;
+    err = pb_channel_send_fds(s, json, fds, 2);
     close(sp[1]);
     if (err < 0) {
         close(sp[0]);
@@ -408,7 +476,6 @@ pb_registrar_start(PbCore *core, const char *path, const char *exe,
     g_autofree char *buf = NULL;
     PbRegistrar *r = g_new0(PbRegistrar, 1);
     struct pollfd pfd;
-    gint64 deadline;
     gssize n;
     int s, nfd = -1;
 
@@ -425,14 +492,7 @@ pb_registrar_start(PbCore *core, const char *path, const char *exe,
                     dir, g_strerror(errno));
         goto fail;
     }
-    s = connect_at(r->dirfd, r->base);
-    if (s < 0 && exe != NULL && (s == -ENOENT || s == -ECONNREFUSED)) {
-        spawn_agent(exe, path);
-        deadline = g_get_monotonic_time() + PB_SPAWN_WAIT_MS * 1000;
-        while ((s = connect_at(r->dirfd, r->base)) < 0 &&
-               g_get_monotonic_time() < deadline)
-            g_usleep(10 * 1000);
-    }
+    s = connect_or_spawn(r->dirfd, r->base, exe, path);
     if (s < 0) {
         g_set_error(error, PB_ERROR, PB_ERROR_SYSTEM, "agent %s: connect: %s%s",
                     path, g_strerror(-s),

@@ -7,7 +7,8 @@
  * systemd (socket activation: LISTEN_PID is us and LISTEN_FDS is 1, fd 3)
  * or bind --socket (default: the per-user path every profile, `exec` and
  * bypass=true helper uses; its directory is created 0700), then serve on
- * the main loop until SIGTERM, SIGINT or SIGHUP.  A bound socket file is
+ * the main loop until SIGTERM, SIGINT or SIGHUP.  It keeps no capability
+ * but CAP_SYS_PTRACE and sets no_new_privs first.  A bound socket file is
  * removed at exit; systemd's is left to systemd, which keeps it open
  * across restarts so that no runtime finds it missing.
  */
@@ -21,6 +22,9 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +83,35 @@ activated_fd(void)
     return SD_LISTEN_FDS_START;
 }
 
+/*
+ * drop_privileges: keep CAP_SYS_PTRACE at most (reading
+ * /proc/PID/ns/net of container processes that run as other uids of a
+ * user namespace it does not own), and no new privileges.  An agent a
+ * helper started inside a user namespace (podman's) would otherwise hold
+ * every capability there.
+ */
+static void
+drop_privileges(void)
+{
+    struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+    const guint32 keep = 1U << CAP_SYS_PTRACE; /* CAP_SYS_PTRACE < 32 */
+
+    if (syscall(SYS_capget, &hdr, data) == 0) {
+        for (guint i = 0; i < _LINUX_CAPABILITY_U32S_3; i++) {
+            guint32 k = i == 0 ? keep : 0;
+
+            data[i].effective &= k;
+            data[i].permitted &= k;
+            data[i].inheritable = 0;
+        }
+        if (syscall(SYS_capset, &hdr, data) < 0)
+            fprintf(stderr, "slirpbypass agent: capset: %s\n",
+                    g_strerror(errno));
+    }
+    (void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+}
+
 /**
  * sb_cmd_agent_main:
  * @argc: argument count, @argv: argv[0] is "agent"
@@ -124,6 +157,7 @@ sb_cmd_agent_main(int argc, char **argv)
     }
     setvbuf(stderr, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN);
+    drop_privileges();
     fd = activated_fd();
     if (fd < 0) {
         g_autofree char *dir = NULL;

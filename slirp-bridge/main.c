@@ -154,13 +154,15 @@ on_tap_fatal(const char *msg, gpointer data)
 }
 
 /**
- * netns_identity: stat the served network namespace for the bypass.
- * Returns: TRUE and fills @st, or FALSE with @error set.
+ * netns_open: open the served network namespace for the bypass.
+ * Returns: the fd (O_CLOEXEC) with @st filled by fstat(), or -1 with
+ * @error set.
  */
-static gboolean
-netns_identity(const SbConfig *cfg, struct stat *st, GError **error)
+static int
+netns_open(const SbConfig *cfg, struct stat *st, GError **error)
 {
     g_autofree char *path = NULL;
+    int fd;
 
     if (cfg->netns_type == SB_NETNS_PID)
         path = g_strdup_printf("/proc/%d/ns/net", (int)cfg->target_pid);
@@ -169,14 +171,17 @@ netns_identity(const SbConfig *cfg, struct stat *st, GError **error)
     else {
         g_set_error(error, SB_ERROR, SB_ERROR_INVALID,
                     "the bypass needs a PID or a netns path target");
-        return FALSE;
+        return -1;
     }
-    if (stat(path, st) < 0) {
-        g_set_error(error, SB_ERROR, SB_ERROR_SYSTEM, "stat %s: %s", path,
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, st) < 0) {
+        g_set_error(error, SB_ERROR, SB_ERROR_SYSTEM, "open %s: %s", path,
                     g_strerror(errno));
-        return FALSE;
+        if (fd >= 0)
+            close(fd);
+        return -1;
     }
-    return TRUE;
+    return fd;
 }
 
 /**
@@ -255,15 +260,17 @@ prepare_default_socket_dir(const char *path)
  * Returns: (transfer full) the agent, or NULL with @error set.
  */
 static PbAgent *
-start_agent(const SbConfig *cfg, int proc_fd, guint64 netns_cookie,
+start_agent(const SbConfig *cfg, int proc_fd, const SbTapNs *tapns,
             const PbPortOps *ports, GMainContext *ctx, GError **error)
 {
     PbAgentConfig ac = { 0 };
     struct stat st;
     PbAgent *agent;
+    int nsfd = netns_open(cfg, &st, error);
 
-    if (!netns_identity(cfg, &st, error))
+    if (nsfd < 0)
         return NULL;
+    ac.netns_fd = nsfd;
     ac.netns_dev = st.st_dev;
     ac.netns_ino = st.st_ino;
     ac.vnet = cfg->vnet;
@@ -276,19 +283,21 @@ start_agent(const SbConfig *cfg, int proc_fd, guint64 netns_cookie,
     ac.outbound_addr6 = cfg->outbound_addr6;
     ac.ignore = cfg->bypass_ignore;
     ac.proc_fd = proc_fd;
-    ac.netns_cookie = netns_cookie;
+    ac.netns_cookie = tapns->netns_cookie;
+    ac.tap_ifindex = tapns->tap_ifindex;
+    ac.route_query = tapns->route_query;
+    ac.route_monitor = tapns->route_monitor;
     ac.ports = ports;
     agent = pb_agent_new(&ac, ctx, error);
+    close(nsfd); /* the agent keeps a copy */
     if (agent && cfg->bypass_socket &&
         !pb_agent_listen(agent, cfg->bypass_socket, error))
         g_clear_pointer(&agent, pb_agent_free);
-    if (agent && cfg->bypass_agent) {
-        g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
-
-        prepare_default_socket_dir(cfg->bypass_agent);
-        if (!pb_agent_register(agent, cfg->bypass_agent, exe, error))
-            g_clear_pointer(&agent, pb_agent_free);
-    }
+    /* the agent was started, if needed, before joining any user
+     * namespace (run()): never start it from in there */
+    if (agent && cfg->bypass_agent &&
+        !pb_agent_register(agent, cfg->bypass_agent, NULL, error))
+        g_clear_pointer(&agent, pb_agent_free);
     return agent;
 }
 
@@ -323,7 +332,7 @@ run(SbConfig *cfg)
     PdNetInfo net = { 0 };
     sigset_t mask;
     int tapfd = -1, sigfd = -1, proc_fd = -1;
-    guint64 netns_cookie = 0;
+    SbTapNs tapns = { 0, 0, -1, -1 };
     gboolean bypass = cfg->bypass_socket != NULL || cfg->bypass_agent != NULL;
 
     net.vnet = cfg->vnet;
@@ -332,7 +341,7 @@ run(SbConfig *cfg)
     if (!fwds)
         goto fail;
 
-    tapfd = sb_tap_open(cfg, &netns_cookie, &error);
+    tapfd = sb_tap_open(cfg, &tapns, &error);
     if (tapfd < 0)
         goto fail;
     print_banner(cfg);
@@ -345,6 +354,16 @@ run(SbConfig *cfg)
                         g_strerror(errno));
             goto fail;
         }
+    }
+    if (cfg->bypass_agent) {
+        /* before joining the target's user namespace: an agent started
+         * from in there would live in it, with its capabilities */
+        g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
+        g_autoptr(GError) aerr = NULL;
+
+        prepare_default_socket_dir(cfg->bypass_agent);
+        if (exe == NULL || !pb_agent_ensure(cfg->bypass_agent, exe, &aerr))
+            g_debug("%s", aerr ? aerr->message : "no /proc/self/exe");
     }
     if (cfg->enable_sandbox && !sb_sandbox_join_userns(cfg, &error))
         goto fail;
@@ -367,8 +386,8 @@ run(SbConfig *cfg)
     }
     if (bypass) {
         ports = sb_ports_new(table, slirp);
-        agent = start_agent(cfg, proc_fd, netns_cookie, sb_ports_ops(ports),
-                            ctx, &error);
+        agent =
+            start_agent(cfg, proc_fd, &tapns, sb_ports_ops(ports), ctx, &error);
         if (!agent && cfg->bypass_soft) {
             /* bypass=true from -o or a config file: the network must
              * come up anyway (another helper may serve this namespace) */
@@ -437,6 +456,10 @@ out:
         close(sigfd);
     if (proc_fd >= 0)
         close(proc_fd);
+    if (tapns.route_query >= 0)
+        close(tapns.route_query);
+    if (tapns.route_monitor >= 0)
+        close(tapns.route_monitor);
     return state.exit_status;
 }
 

@@ -144,9 +144,17 @@ gboolean sb_fd_send(int sock, int fd, const void *data, size_t len,
                     GError **error);
 int sb_fd_recv(int sock, void *data, size_t len, GError **error);
 
+/* What the tap child learns about the target network namespace, for the
+ * bypass.  Unknown values are 0 / -1 (tapfd and BESS modes). */
+typedef struct {
+    guint64 netns_cookie; /* SO_NETNS_COOKIE (Linux >= 5.14) */
+    int tap_ifindex;      /* the tap's index in the namespace */
+    int route_query;      /* NETLINK_ROUTE sockets created in the */
+    int route_monitor;    /* namespace (owned by the caller) */
+} SbTapNs;
 /* tap.c: fork a child that enters the target namespaces and opens (and
  * with -c configures) the tap; returns the tap fd in this process. */
-int sb_tap_open(const SbConfig *cfg, guint64 *netns_cookie, GError **error);
+int sb_tap_open(const SbConfig *cfg, SbTapNs *ns, GError **error);
 
 /* slirp_loop.c: libslirp on a GMainContext. */
 typedef struct SbSlirp SbSlirp;

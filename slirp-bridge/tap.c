@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <net/route.h>
@@ -260,6 +261,28 @@ child_bess(const char *path)
     return fd;
 }
 
+/*
+ * child_send_routes: after the tap fd, two NETLINK_ROUTE sockets created
+ * here, in the target namespace, each with the tap's ifindex: the bypass
+ * asks them how the container routes a destination (devlock.c).  Best
+ * effort: the parent takes what arrives.
+ */
+static void
+child_send_routes(int sock, const char *tapname)
+{
+    int ifindex = (int)if_nametoindex(tapname);
+
+    for (int i = 0; i < 2; i++) {
+        g_autoptr(GError) error = NULL;
+        int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+
+        if (nl < 0 || ifindex <= 0 ||
+            !sb_fd_send(sock, nl, &ifindex, sizeof ifindex, &error))
+            return;
+        close(nl);
+    }
+}
+
 /* The forked child's whole life: never returns. */
 static G_NORETURN void
 child_main(const SbConfig *cfg, int sock)
@@ -288,14 +311,17 @@ child_main(const SbConfig *cfg, int sock)
     }
     fprintf(stderr, "sent tapfd=%d for %s\n", tapfd,
             cfg->tapname ? cfg->tapname : "bess");
+    if (cfg->target_type != SB_TARGET_BESS)
+        child_send_routes(sock, cfg->tapname);
     _exit(EXIT_SUCCESS);
 }
 
 /**
  * sb_tap_open: get the tap fd for @cfg's target.
  * @cfg: parsed configuration
- * @netns_cookie: (out): SO_NETNS_COOKIE of the target network namespace,
- *                0 when unknown (tapfd and BESS modes, kernels < 5.14)
+ * @ns: (out): the target namespace's cookie (0 when unknown: tapfd and
+ *      BESS modes, kernels < 5.14), tap ifindex and two netlink route
+ *      sockets in it (-1 when unknown); close the sockets when done
  * @error: SB_ERROR_SYSTEM on failure; for a failed child the message is
  *         "child failed(N)" and the child already printed the cause
  *
@@ -305,13 +331,15 @@ child_main(const SbConfig *cfg, int sock)
  * Returns: the tap fd, or -1.
  */
 int
-sb_tap_open(const SbConfig *cfg, guint64 *netns_cookie, GError **error)
+sb_tap_open(const SbConfig *cfg, SbTapNs *ns, GError **error)
 {
     int sv[2] = { -1, -1 };
     int tapfd = -1, status = 0;
     pid_t pid;
 
-    *netns_cookie = 0;
+    ns->netns_cookie = 0;
+    ns->tap_ifindex = 0;
+    ns->route_query = ns->route_monitor = -1;
     if (cfg->netns_type == SB_NETNS_TAPFD &&
         cfg->target_type == SB_TARGET_NETNS) {
         tapfd = cfg->target_tapfd;
@@ -355,10 +383,26 @@ sb_tap_open(const SbConfig *cfg, guint64 *netns_cookie, GError **error)
         g_set_error(error, SB_ERROR, SB_ERROR_SYSTEM, "child failed(%d)", code);
         goto out;
     }
-    tapfd = sb_fd_recv(sv[0], netns_cookie, sizeof *netns_cookie, error);
+    tapfd =
+        sb_fd_recv(sv[0], &ns->netns_cookie, sizeof ns->netns_cookie, error);
     if (tapfd < 0) {
         g_prefix_error(error, "failed to receive tapfd from child: ");
         goto out;
+    }
+    if (cfg->target_type != SB_TARGET_BESS) {
+        /* the child has exited: the rest is queued, or never came */
+        ns->route_query =
+            sb_fd_recv(sv[0], &ns->tap_ifindex, sizeof ns->tap_ifindex, NULL);
+        ns->route_monitor =
+            sb_fd_recv(sv[0], &ns->tap_ifindex, sizeof ns->tap_ifindex, NULL);
+        if (ns->route_query < 0 || ns->route_monitor < 0) {
+            if (ns->route_query >= 0)
+                close(ns->route_query);
+            if (ns->route_monitor >= 0)
+                close(ns->route_monitor);
+            ns->route_query = ns->route_monitor = -1;
+            ns->tap_ifindex = 0;
+        }
     }
     fprintf(stderr, "received tapfd=%d\n", tapfd);
 done:

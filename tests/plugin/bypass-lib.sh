@@ -53,6 +53,21 @@ pb_start_bypass()
     sb_start_helper --configure --mtu=65520 --bypass-socket "$BYPASS_SOCK" \
         "$@" "$TARGET_PID" tap0
     [ -S "$BYPASS_SOCK" ] || sb_fail "no bypass socket at $BYPASS_SOCK after ready"
+    # the bypass follows the container's routes: with IPv6, wait for the
+    # router advertisement (default route, global address past DAD)
+    case " $* " in
+    *" --enable-ipv6 "*)
+        sb_wait_until 20 _pb_ipv6_ready || sb_fail "no IPv6 default route in the target"
+        ;;
+    esac
+}
+
+# _pb_ipv6_ready - the target has an IPv6 default route and a usable
+# global address on tap0.
+_pb_ipv6_ready()
+{
+    sb_in_target ip -6 route show default | grep -q . &&
+        sb_in_target ip -6 addr show dev tap0 scope global | grep -v tentative | grep -q inet6
 }
 
 # pb_serve TAG ADDR PORT [in_target] - start an sbclient TCP server that

@@ -23,8 +23,9 @@
 # Also: two containers at once, each served by its own helper; a second
 # helper for one namespace is refused (hard with --bypass-agent, a warning
 # with bypass=true); bypass=true with no agent running starts one
-# (XDG_RUNTIME_DIR); hostile registrations are rejected and the agent
-# keeps serving.
+# (XDG_RUNTIME_DIR); hostile registrations (among them one claiming
+# another container's namespace without an fd on it) are rejected and the
+# agent keeps serving.
 . "$(dirname "$0")/../lib/harness.sh"
 sb_enter_private_host "$@"
 sb_strict; [ -n "${SB_XTRACE:-}" ] && set -x
@@ -147,9 +148,10 @@ sb_assert_contains "$(cat "$HELPER_LOG")" "refused" "second helper (bypass=true)
 sb_stop_helper
 
 sb_log "hostile registrations: rejected, the agent keeps serving"
-python3 - "$A" <<'PY' || sb_fail "hostile registration client failed"
-import socket, sys, array
-path = sys.argv[1]
+c1ns=$(stat -L -c '%d %i' "/proc/$T1/ns/net")
+python3 - "$A" $c1ns <<'PY' || sb_fail "hostile registration client failed"
+import socket, sys, array, os
+path, dev, ino = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 def send(msg, fds=()):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.connect(path)
@@ -161,15 +163,29 @@ def send(msg, fds=()):
     except Exception:
         pass
     s.close()
+def reg(version=1, dev=dev, ino=ino, names='["channel","netns"]'):
+    return ('{"slirpbypass":"register","version":%d,"netnsDev":%d,"netnsIno":%d,"fds":%s}'
+            % (version, dev, ino, names)).encode()
 a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-send(b'{"slirpbypass":"register","version":1,"netnsDev":1,"netnsIno":2,"fds":["channel"]}', [b.fileno()])
-send(b'{"slirpbypass":"register","version":99,"netnsDev":1,"netnsIno":2,"fds":["channel"]}', [b.fileno()])
-send(b'{"slirpbypass":"register","version":1,"netnsDev":-1,"netnsIno":2,"fds":["channel"]}', [b.fileno()])
+sa, sb = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+own = os.open("/proc/self/ns/net", os.O_RDONLY)
+null = os.open("/dev/null", os.O_RDONLY)
+send(reg(), [b.fileno(), own])                # a stream "channel"
+send(reg(version=99), [sb.fileno(), own])     # a future version
+send(reg(dev=-1), [sb.fileno(), own])         # a negative number
+send(reg(names='["channel"]'), [sb.fileno()]) # no namespace proof
+send(reg(), [sb.fileno(), null])              # a proof that is no namespace
+send(reg(), [sb.fileno(), own])               # container 1's claimed, ours shown
 send(b'{"slirpbypass":"nonsense"}')
 PY
 sb_assert_contains "$(cat "$AGENT_LOG")" "the channel is not a unix seqpacket socket" "stream channel rejected"
 sb_assert_contains "$(cat "$AGENT_LOG")" "version 99" "wrong version rejected"
 sb_assert_contains "$(cat "$AGENT_LOG")" '"netnsDev" non-negative' "negative dev rejected"
+sb_assert_contains "$(cat "$AGENT_LOG")" 'is not ["channel","netns"]' "registration without a namespace fd rejected"
+[ "$(grep -c 'is not the network namespace claimed' "$AGENT_LOG")" = 2 ] ||
+    sb_fail "a forged namespace proof was not rejected twice: $(cat "$AGENT_LOG")"
+[ "$(grep -c 'registered for network namespace' "$AGENT_LOG")" = 2 ] ||
+    sb_fail "a hostile registration was accepted: $(cat "$AGENT_LOG")"
 sb_alive "$AGENT_PID" || sb_fail "the agent died"
 req c1 tcp-connect "$TUN4" "$PORT"
 pb_assert_bypassed "$OUT" host "bypassed after the hostile registrations"

@@ -130,4 +130,28 @@ else
     esac
 fi
 kill -0 "$HELPER_PID" || sb_fail "slirpbypass died: $(cat "$HELPER_LOG")"
+
+sb_log "destinations the container routes past its tap stay in the container"
+# an address the container owns (on its lo): the server there answers
+sb_in_target ip addr add 198.51.100.9/32 dev lo
+pb_serve CTROWN 198.51.100.9 18106 in_target
+pb_bypassed "$O" tcp-connect 198.51.100.9 18106 || true
+pb_expect "$O" connect ok "connect to the container's own address"
+sb_assert_eq CTROWN "$(pb_reply_tag "$O")" "the container's own server answered"
+sb_assert_eq 198.51.100.9 "$(pb_get "$O" local | cut -d: -f1)" "its socket stayed in the container"
+# a host address the container routes into an interface of its own (an
+# unattached tun): the SYN goes there and nowhere else, as without the bypass
+pb_serve ROUTED "$TUN4" 18107
+ROUTED_LOG=$SERVE_LOG
+sb_in_target ip tuntap add ctun0 mode tun
+sb_in_target ip link set ctun0 up
+sb_in_target ip route add "$TUN4/32" dev ctun0
+pb_bypassed "$O" tcp-connect "$TUN4" 18107 --nonblock --wait 500 || true
+[ "$(pb_get "$O" connect)" != ok ] ||
+    sb_fail "a destination routed into the container's ctun0 was bypassed: $(tr '\n' ' ' <"$O")"
+! grep -q '^accepted=' "$ROUTED_LOG" || sb_fail "the host server was reached past the container's route"
+sb_in_target ip route del "$TUN4/32" dev ctun0
+pb_bypassed "$O" tcp-connect "$TUN4" 18107
+pb_assert_bypassed "$O" ROUTED "the same destination once the route is gone (the cache follows)"
+kill -0 "$HELPER_PID" || sb_fail "slirpbypass died: $(cat "$HELPER_LOG")"
 sb_log "PASS"

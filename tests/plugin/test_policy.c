@@ -382,9 +382,9 @@ test_bad_ignore(void)
 static void
 test_names(void)
 {
-    for (int v = PB_POLICY_BYPASS; v <= PB_POLICY_DENY_IGNORED; v++)
+    for (int v = PB_POLICY_BYPASS; v <= PB_POLICY_DENY_ROUTED; v++)
         g_assert_cmpstr(pb_policy_verdict_str(v), !=, "?");
-    g_assert_cmpstr(pb_policy_verdict_str(PB_POLICY_DENY_IGNORED + 1), ==, "?");
+    g_assert_cmpstr(pb_policy_verdict_str(PB_POLICY_DENY_ROUTED + 1), ==, "?");
 }
 
 int

@@ -14,7 +14,7 @@ meson ninja-build pkg-config gcc git
 libslirp-dev libseccomp-dev libglib2.0-dev libjson-glib-dev
 iproute2 util-linux procps passwd iperf3 socat ncat curl jq python3
 slirp4netns passt uidmap busybox-static libcap2-bin
-runc crun podman rootlesskit apache2-utils
+runc crun podman rootlesskit docker.io apache2-utils
 clang libclang-rt-14-dev
 "
 

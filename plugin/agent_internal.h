@@ -182,6 +182,9 @@ void pb_notify_handle(PbNotify *n, const struct seccomp_notif *req);
 /* Stop serving, release everything (also the pending connects). */
 void pb_notify_destroy(PbNotify *n);
 int pb_notify_get_fd(PbNotify *n);
+/* What a trapped call on an orphaned host socket gets (dispatch.c): a
+ * positive errno, or 0 for CONTINUE. */
+int pb_trapped_host_errno(const struct seccomp_data *data);
 /* The ContainerProcessState to pass @n's fd on with (register.c). */
 char *pb_notify_state_json(PbNotify *n);
 PbCore *pb_notify_get_core(PbNotify *n);

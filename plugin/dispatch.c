@@ -61,8 +61,16 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sched.h>
+#include <linux/nsfs.h>
+#include <sys/resource.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+/* Helpers registered at once, at most (fewer under a low RLIMIT_NOFILE):
+ * each holds a channel fd, and one per network namespace is allowed. */
+#define PB_MAX_HELPERS 512
 
 typedef struct PbHelper PbHelper;
 
@@ -101,6 +109,8 @@ struct PbDispatcher {
     GMainContext *ctx;
     dev_t own_dev; /* the agent's own network namespace */
     ino_t own_ino;
+    guint64 own_cookie; /* its SO_NETNS_COOKIE (0: unknown) */
+    guint max_helpers;  /* registrations at once (each holds an fd) */
     PbListener *listener;
     GQueue helpers; /* PbHelper * */
     GQueue held;    /* PbHeld * */
@@ -126,6 +136,42 @@ held_free(PbHeld *h)
 }
 
 /*
+ * on_host_socket: is @req, a call of orphan @h's process, a trapped call
+ * on a socket of the agent's own network namespace, one a helper that is
+ * gone put in the container?
+ * Such a call must not just run (CONTINUE): a helper never lets one run
+ * unchecked (docs/bypass.md, "The guarantee").
+ * Returns: the errno to refuse it with, or 0 (CONTINUE: not a host
+ * socket, or nothing can be learnt).
+ */
+static int
+on_host_socket(PbHeld *h, const struct seccomp_notif *req)
+{
+    PbDispatcher *d = h->d;
+    int err = pb_trapped_host_errno(&req->data);
+    int pidfd, sock;
+    guint64 cookie;
+
+    if (err == 0 || d->own_cookie == 0)
+        return 0;
+    /* a process of the agent's own namespace (`exec` on the host) has
+     * host sockets of its own: only elsewhere were they injected */
+    if (h->dev == d->own_dev && h->ino == d->own_ino)
+        return 0;
+    pidfd = (int)syscall(SYS_pidfd_open, (pid_t)req->pid, 0);
+    if (pidfd < 0)
+        return 0;
+    sock = (int)syscall(SYS_pidfd_getfd, pidfd, (int)req->data.args[0], 0);
+    close(pidfd);
+    if (sock < 0)
+        return 0;
+    cookie = sb_socket_netns_cookie(sock);
+    close(sock);
+    /* the call may have been answered meanwhile: then it does not matter */
+    return cookie == d->own_cookie ? err : 0;
+}
+
+/*
  * held_ready: an orphan has a notification (answer CONTINUE), or the
  * filter has no users left (HUP: forget it).
  */
@@ -144,8 +190,13 @@ held_ready(gint fd, GIOCondition cond, gpointer user_data)
         return G_SOURCE_REMOVE;
     }
     if (pb_notif_recv(fd, &req) == 0) {
+        int err = on_host_socket(h, &req);
+
         /* -ENOENT: the caller was killed meanwhile; nothing to do */
-        (void)pb_notif_continue(fd, req.id);
+        if (err > 0)
+            (void)pb_notif_respond(fd, req.id, 0, -err);
+        else
+            (void)pb_notif_continue(fd, req.id);
         h->n_continued++;
     }
     return G_SOURCE_CONTINUE;
@@ -263,27 +314,54 @@ find_helper(PbDispatcher *d, dev_t dev, ino_t ino)
 }
 
 /*
- * route_pid: the process whose network namespace decides where @st's fd
- * goes.  A runtime on the host (runc, crun) names the container process
- * in "pid", in the host's pid namespace.  `slirpbypass exec` names
- * itself, but in its own pid namespace, which is not ours behind
- * rootlesskit --pidns or inside a pod: so a sender that lives in another
- * network namespace than the agent's is itself the process to route by
- * (SO_PEERCRED gives its pid in our namespace).
+ * route_ns: the network namespace that decides where @st's fd goes,
+ * into @sb.
+ *  - `slirpbypass exec` sends an fd on its own namespace with the state
+ *    ("slirpbypassNetns"): it proves the sender could open it, and needs
+ *    no access to /proc/PID here (an agent started in podman's user
+ *    namespace cannot read a rootlesskit child's);
+ *  - a runtime on the host (runc, crun) names the container process in
+ *    "pid", in the host's pid namespace;
+ *  - a sender in another network namespace than the agent's is itself the
+ *    process to route by (SO_PEERCRED gives its pid in our namespace);
+ *    if it is gone already, nothing is known: never the "pid" it named.
+ * Returns: TRUE with @sb filled, FALSE (with @why) if it cannot be known.
  */
-static gint64
-route_pid(PbDispatcher *d, const PbProcessState *st)
+static gboolean
+route_ns(PbDispatcher *d, const PbProcessState *st, struct stat *sb,
+         const char **why)
 {
     g_autofree char *ns = NULL;
-    struct stat sb;
+    gint64 pid = st->pid;
 
-    if (st->peer_pid <= 0)
-        return st->pid;
-    ns = g_strdup_printf("/proc/%" G_GINT64_FORMAT "/ns/net", st->peer_pid);
-    if (stat(ns, &sb) < 0 ||
-        (sb.st_dev == d->own_dev && sb.st_ino == d->own_ino))
-        return st->pid;
-    return st->peer_pid;
+    if (st->netns_fd >= 0) {
+        if (ioctl(st->netns_fd, NS_GET_NSTYPE) != CLONE_NEWNET ||
+            fstat(st->netns_fd, sb) < 0) {
+            *why = "its \"slirpbypassNetns\" fd is not a network namespace";
+            return FALSE;
+        }
+        return TRUE;
+    }
+    if (st->peer_pid > 0) {
+        ns = g_strdup_printf("/proc/%" G_GINT64_FORMAT "/ns/net", st->peer_pid);
+        if (stat(ns, sb) < 0) {
+            *why = "its sender is gone";
+            return FALSE;
+        }
+        if (sb->st_dev != d->own_dev || sb->st_ino != d->own_ino)
+            return TRUE;
+        g_clear_pointer(&ns, g_free);
+    }
+    if (pid <= 0) {
+        *why = "no pid";
+        return FALSE;
+    }
+    ns = g_strdup_printf("/proc/%" G_GINT64_FORMAT "/ns/net", pid);
+    if (stat(ns, sb) < 0) {
+        *why = g_intern_string(g_strerror(errno));
+        return FALSE;
+    }
+    return TRUE;
 }
 
 /*
@@ -293,11 +371,10 @@ static void
 on_notify_fd(int notify_fd, const PbProcessState *st, gpointer user_data)
 {
     PbDispatcher *d = user_data;
-    g_autofree char *ns = NULL;
+    const char *why = NULL;
     struct stat sb;
     PbHelper *hp;
     PbHeld *h;
-    gint64 pid;
 
     if (already_held(d, notify_fd)) {
         pb_log("notify fd of pid %" G_GINT64_FORMAT " refused: already "
@@ -306,13 +383,12 @@ on_notify_fd(int notify_fd, const PbProcessState *st, gpointer user_data)
         close(notify_fd);
         return;
     }
-    pid = route_pid(d, st);
-    ns = g_strdup_printf("/proc/%" G_GINT64_FORMAT "/ns/net", pid);
-    if (pid <= 0 || stat(ns, &sb) < 0) {
-        /* no namespace to route by: CONTINUE for as long as it lives */
-        pb_log("notify fd of pid %" G_GINT64_FORMAT ": %s: %s; answering "
-               "CONTINUE",
-               st->pid, ns, pid <= 0 ? "no pid" : g_strerror(errno));
+    if (!route_ns(d, st, &sb, &why)) {
+        /* no namespace to route by: CONTINUE for as long as it lives
+         * (dev/ino 0 never match a registration: those prove theirs) */
+        pb_log("notify fd of pid %" G_GINT64_FORMAT ": no network namespace "
+               "(%s); answering CONTINUE",
+               st->pid, why);
         held_new(d, notify_fd, 0, 0, st->pid, st->id, NULL, st->passive);
         return;
     }
@@ -447,10 +523,13 @@ helper_read(gint fd, GIOCondition cond, gpointer user_data)
             return G_SOURCE_REMOVE;
         }
         if (mfd < 0) {
-            pb_log("helper (pid %" G_GINT64_FORMAT "): ignoring a message "
-                   "without an fd",
+            /* helpers only ever deposit fds: anything else is not one */
+            pb_log("helper (pid %" G_GINT64_FORMAT "): a message without an "
+                   "fd; dropping it",
                    hp->pid);
-            continue;
+            g_clear_pointer(&hp->io, g_source_unref);
+            helper_free(hp, TRUE);
+            return G_SOURCE_REMOVE;
         }
         helper_deposit(hp, buf, (gsize)n, mfd);
     }
@@ -467,6 +546,17 @@ on_register(int chan, const PbRegistration *reg, gpointer user_data)
     PbHelper *hp = find_helper(d, reg->netns_dev, reg->netns_ino);
     guint n = 0;
 
+    if (hp == NULL && g_queue_get_length(&d->helpers) >= d->max_helpers) {
+        pb_log("helper (pid %" G_GINT64_FORMAT ") refused: %u helpers "
+               "registered already",
+               reg->peer_pid, d->max_helpers);
+        (void)pb_channel_send(chan,
+                              "{\"slirpbypass\":\"refused\",\"reason\":"
+                              "\"too many helpers registered\"}",
+                              -1);
+        close(chan);
+        return;
+    }
     if (hp != NULL) {
         g_autofree char *why = g_strdup_printf(
             "{\"slirpbypass\":\"refused\",\"reason\":\"another helper (pid "
@@ -643,6 +733,14 @@ pb_dispatcher_new(const char *path, int listen_fd, GMainContext *ctx,
             d->own_dev = sb.st_dev;
             d->own_ino = sb.st_ino;
         }
+        d->own_cookie = sb_netns_cookie_of_self();
+    }
+    {
+        struct rlimit rl;
+
+        d->max_helpers = PB_MAX_HELPERS;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+            d->max_helpers = CLAMP(rl.rlim_cur / 8, 8, PB_MAX_HELPERS);
     }
     if (path != NULL)
         d->listener = pb_listener_new(path, d->ctx, on_notify_fd, d, error);

@@ -47,12 +47,14 @@
  * pb_exec_state_json:
  * @pid: our pid, both the process and the "container" init
  * @metadata: the metadata string
+ * @netns: name a second fd, "slirpbypassNetns", our network namespace
+ *   (the per-user agent routes by it: dispatch.c)
  *
  * Returns: (transfer full) compact JSON, the shape runc sends for
  * `runc exec` (ContainerProcessState, status "running", no newline).
  */
 char *
-pb_exec_state_json(pid_t pid, const char *metadata)
+pb_exec_state_json(pid_t pid, const char *metadata, gboolean netns)
 {
     g_autoptr(JsonBuilder) b = json_builder_new();
     g_autoptr(JsonGenerator) gen = json_generator_new();
@@ -65,6 +67,8 @@ pb_exec_state_json(pid_t pid, const char *metadata)
     json_builder_set_member_name(b, "fds");
     json_builder_begin_array(b);
     json_builder_add_string_value(b, "seccompFd");
+    if (netns)
+        json_builder_add_string_value(b, "slirpbypassNetns");
     json_builder_end_array(b);
     json_builder_set_member_name(b, "pid");
     json_builder_add_int_value(b, pid);
@@ -211,15 +215,17 @@ out:
     return fd;
 }
 
-/* Send @msg with @fd attached to the first byte; loops over short
- * writes (the fd goes only with the first chunk, as the spec requires). */
+/* Send @msg with @fds (@nfds, 1 or 2) attached to the first byte; loops
+ * over short writes (the fds go only with the first chunk, as the spec
+ * requires). */
 static gboolean
-send_state(int sock, const char *msg, int fd, GError **error)
+send_state(int sock, const char *msg, const int *fds, guint nfds,
+           GError **error)
 {
     size_t len = strlen(msg);
     size_t off = 0;
     union {
-        char buf[CMSG_SPACE(sizeof(int))];
+        char buf[CMSG_SPACE(2 * sizeof(int))];
         struct cmsghdr align;
     } u;
 
@@ -234,12 +240,12 @@ send_state(int sock, const char *msg, int fd, GError **error)
 
             memset(&u, 0, sizeof u);
             mh.msg_control = u.buf;
-            mh.msg_controllen = sizeof u.buf;
+            mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
             c = CMSG_FIRSTHDR(&mh);
             c->cmsg_level = SOL_SOCKET;
             c->cmsg_type = SCM_RIGHTS;
-            c->cmsg_len = CMSG_LEN(sizeof(int));
-            memcpy(CMSG_DATA(c), &fd, sizeof fd);
+            c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+            memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
         }
         n = sendmsg(sock, &mh, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
@@ -262,14 +268,45 @@ now_ms(void)
 }
 
 /*
+ * refused: did the agent's reply (@got, NUL-terminated) refuse the fd?
+ * slirpbypass's agent says {"slirpbypass":"refused","reason":...} before
+ * it closes a connection it rejects; other agents say nothing.
+ */
+static gboolean
+refused(const char *got, GError **error)
+{
+    g_autoptr(JsonParser) p = json_parser_new_immutable();
+    JsonObject *o;
+
+    if (strstr(got, "\"refused\"") == NULL)
+        return FALSE;
+    if (json_parser_load_from_data(p, got, -1, NULL) &&
+        JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
+        o = json_node_get_object(json_parser_get_root(p));
+        if (g_strcmp0(json_object_get_string_member_with_default(
+                          o, "slirpbypass", ""),
+                      "refused") != 0)
+            return FALSE;
+        g_set_error(
+            error, PB_ERROR, PB_ERROR_SYSTEM,
+            "the agent refused the seccomp fd: %s",
+            json_object_get_string_member_with_default(o, "reason", "?"));
+        return TRUE;
+    }
+    return FALSE;
+}
+
+/*
  * Half-close and wait up to @timeout_s for the agent to close its end
- * (EOF).  ECONNRESET means it closed without reading everything: the fd
- * may have been dropped with the unread data.
+ * (EOF); a refusal before it is an error.  ECONNRESET means it closed
+ * without reading everything: the fd may have been dropped with the
+ * unread data.
  */
 static gboolean
 wait_agent(int sock, guint timeout_s, GError **error)
 {
     gint64 deadline = now_ms() + (gint64)timeout_s * 1000;
+    g_autoptr(GString) got = g_string_new(NULL);
     char buf[256];
 
     if (shutdown(sock, SHUT_WR) < 0) {
@@ -301,9 +338,11 @@ wait_agent(int sock, guint timeout_s, GError **error)
             continue;
         n = read(sock, buf, sizeof buf);
         if (n == 0)
-            return TRUE;
+            return !refused(got->str, error);
+        if (n > 0 && got->len < 4096)
+            g_string_append_len(got, buf, n);
         if (n > 0 || errno == EINTR || errno == EAGAIN)
-            continue; /* the protocol has no reply; ignore any bytes */
+            continue; /* OCI has no reply; only a refusal counts */
         g_set_error(error, PB_ERROR, PB_ERROR_SYSTEM,
                     "the agent dropped the connection: %s", g_strerror(errno));
         return FALSE;
@@ -313,19 +352,23 @@ wait_agent(int sock, guint timeout_s, GError **error)
 /**
  * pb_exec_handshake:
  * @sock: the agent connection (pb_exec_connect())
- * @state: the OCI ContainerProcessState (pb_exec_state_json())
+ * @state: the OCI ContainerProcessState (pb_exec_state_json(), naming
+ *   "slirpbypassNetns" iff @netns_fd is not -1)
  * @nfd: the notify fd (pb_exec_load_filter())
+ * @netns_fd: an fd on our network namespace, or -1
  * @timeout_s: how long to wait for the agent to take it
- * @error: what went wrong
+ * @error: what went wrong (also: the agent refused it)
  *
  * Steps 3 and 4 of the theory of operation.
  *
  * Returns: TRUE once the agent holds the notify fd.
  */
 gboolean
-pb_exec_handshake(int sock, const char *state, int nfd, guint timeout_s,
-                  GError **error)
+pb_exec_handshake(int sock, const char *state, int nfd, int netns_fd,
+                  guint timeout_s, GError **error)
 {
-    return send_state(sock, state, nfd, error) &&
+    int fds[2] = { nfd, netns_fd };
+
+    return send_state(sock, state, fds, netns_fd >= 0 ? 2 : 1, error) &&
            wait_agent(sock, timeout_s, error);
 }

@@ -211,8 +211,11 @@ pb_process_state_parse(const char *json, gsize len, guint nfds_rcvd,
     JsonObject *obj;
     JsonArray *fds;
     guint found = 0;
+    gboolean has_netns = FALSE;
 
     memset(st, 0, sizeof *st);
+    st->netns_index = G_MAXUINT;
+    st->netns_fd = -1;
     if (!json_parser_load_from_data(parser, json, (gssize)len, &local)) {
         g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
                     "container process state: malformed JSON: %s",
@@ -258,6 +261,11 @@ pb_process_state_parse(const char *json, gsize len, guint nfds_rcvd,
         if (g_strcmp0(json_node_get_string(e), "seccompFd") == 0) {
             st->seccomp_index = i;
             found++;
+        } else if (g_strcmp0(json_node_get_string(e), "slirpbypassNetns") ==
+                       0 &&
+                   !has_netns) {
+            st->netns_index = i;
+            has_netns = TRUE;
         }
     }
     if (found != 1) {
@@ -283,8 +291,13 @@ pb_process_state_parse(const char *json, gsize len, guint nfds_rcvd,
         JsonObject *state = json_node_get_object(node);
         JsonNode *id = json_object_get_member(state, "id");
 
-        if (id && json_node_get_value_type(id) == G_TYPE_STRING)
+        if (id && json_node_get_value_type(id) == G_TYPE_STRING) {
+            /* logged: no control characters (forged log lines) */
             st->id = g_strdup(json_node_get_string(id));
+            for (char *p = st->id; *p != '\0'; p++)
+                if ((guchar)*p < 0x20 || *p == 0x7f)
+                    *p = '?';
+        }
     }
     return TRUE;
 }
@@ -455,7 +468,8 @@ conn_free(PbConn *c)
         g_source_unref(c->timeout);
     }
     for (guint i = 0; i < c->fds->len; i++)
-        close(g_array_index(c->fds, int, i));
+        if (g_array_index(c->fds, int, i) >= 0)
+            close(g_array_index(c->fds, int, i));
     g_array_unref(c->fds);
     g_byte_array_unref(c->buf);
     close(c->fd);
@@ -468,7 +482,24 @@ conn_free(PbConn *c)
 static void
 conn_reject(PbConn *c, const char *why)
 {
+    g_autoptr(JsonBuilder) b = json_builder_new_immutable();
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    g_autoptr(JsonNode) root = NULL;
+    g_autofree char *reply = NULL;
+
     pb_log("%s: rejected a connection: %s", c->l->path, why);
+    /* tell the client (`slirpbypass exec` reads it; runtimes ignore it):
+     * a closed connection alone would look like success */
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "slirpbypass");
+    json_builder_add_string_value(b, "refused");
+    json_builder_set_member_name(b, "reason");
+    json_builder_add_string_value(b, why);
+    json_builder_end_object(b);
+    root = json_builder_get_root(b);
+    json_generator_set_root(gen, root);
+    reply = json_generator_to_data(gen, NULL);
+    (void)!send(c->fd, reply, strlen(reply), MSG_DONTWAIT | MSG_NOSIGNAL);
     conn_free(c);
 }
 
@@ -619,7 +650,11 @@ conn_complete(PbConn *c, gsize len)
         conn_reject(c, "\"seccompFd\" is not a seccomp notify fd");
         return;
     }
-    g_array_remove_index(c->fds, st.seccomp_index);
+    /* the sender's own namespace, if it sent one (exec): valid during the
+     * call only (the connection's fds are closed with it) */
+    if (st.netns_index < st.nfds)
+        st.netns_fd = g_array_index(c->fds, int, st.netns_index);
+    g_array_index(c->fds, int, st.seccomp_index) = -1;
     st.json = g_strndup((const char *)c->buf->data, len);
     st.peer_pid = peer_pid(c->fd);
     c->l->func(nfd, &st, c->l->data);
@@ -842,6 +877,21 @@ listener_accept(gint fd, GIOCondition cond, gpointer user_data)
 }
 
 /*
+ * listener_max_conns: PB_MAX_CONNS, fewer under a low RLIMIT_NOFILE (each
+ * connection may hold an fd and up to PB_MAX_FDS received ones: most of
+ * the fds are left to the rest of the process).
+ */
+static guint
+listener_max_conns(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        return CLAMP(rl.rlim_cur / 8, 16, PB_MAX_CONNS);
+    return PB_MAX_CONNS;
+}
+
+/*
  * replace_stale: make room for the socket at @base in @dirfd.  A stale
  * socket file (nobody accepting) is removed; a live one or a non-socket
  * is an error.
@@ -905,7 +955,6 @@ pb_listener_new(const char *path, GMainContext *ctx, PbListenerFunc func,
     g_autofree char *dir = NULL;
     PbListener *l;
     struct stat st;
-    struct rlimit rl;
     mode_t old;
     int r;
 
@@ -917,11 +966,7 @@ pb_listener_new(const char *path, GMainContext *ctx, PbListenerFunc func,
     }
     l = g_new0(PbListener, 1);
     l->ctx = ctx;
-    /* each connection may hold an fd and up to PB_MAX_FDS received ones:
-     * leave most of the fds to the rest of the helper */
-    l->max_conns = PB_MAX_CONNS;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-        l->max_conns = CLAMP(rl.rlim_cur / 8, 16, PB_MAX_CONNS);
+    l->max_conns = listener_max_conns();
     l->fd = -1;
     l->func = func;
     l->data = user_data;
@@ -1002,7 +1047,7 @@ pb_listener_adopt(int fd, GMainContext *ctx, PbListenerFunc func,
     }
     l = g_new0(PbListener, 1);
     l->ctx = ctx;
-    l->max_conns = PB_MAX_CONNS;
+    l->max_conns = listener_max_conns();
     l->fd = fd;
     l->dirfd = -1;
     l->adopted = TRUE;

@@ -35,7 +35,16 @@
 #include <seccomp.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/time.h>
+#include <signal.h>
 #include <unistd.h>
+
+/* SIGALRM during NOTIF_RECV: only there to interrupt it. */
+static void
+on_recv_alarm(int sig)
+{
+    (void)sig;
+}
 
 /**
  * pb_notif_recv:
@@ -47,10 +56,27 @@
 int
 pb_notif_recv(int notify_fd, struct seccomp_notif *req)
 {
+    static const struct itimerval arm = { .it_value = { 0, 100 * 1000 } };
+    static const struct itimerval off = { { 0, 0 }, { 0, 0 } };
+    static gsize handler_set;
+    int r;
+
+    if (g_once_init_enter(&handler_set)) {
+        /* interrupt, never restart, never kill (default SIGALRM) */
+        struct sigaction sa = { .sa_handler = on_recv_alarm };
+
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGALRM, &sa, NULL);
+        g_once_init_leave(&handler_set, 1);
+    }
     memset(req, 0, sizeof *req);
-    if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_RECV, req) < 0)
-        return -errno;
-    return 0;
+    /* another holder of the file may have taken the notification poll()
+     * announced (a sender that kept a copy): the ioctl would then sleep
+     * until the next one, so a watchdog interrupts it (EINTR) */
+    setitimer(ITIMER_REAL, &arm, NULL);
+    r = ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_RECV, req) < 0 ? -errno : 0;
+    setitimer(ITIMER_REAL, &off, NULL);
+    return r;
 }
 
 /**
@@ -279,6 +305,40 @@ classify(const struct seccomp_data *data)
                 call_ids[k][i].arch == data->arch)
                 return (PbCallKind)k;
     return PB_CALL_OTHER;
+}
+
+/**
+ * pb_trapped_host_errno:
+ * @data: a trapped call
+ *
+ * For the per-user agent answering an orphan (dispatch.c): what a call on
+ * a host socket the bypass put in the container must get once no helper
+ * serves it, instead of CONTINUE (the helper itself never lets such a call
+ * run unchecked).
+ *
+ * Returns: a positive errno (connect: ENETUNREACH; bind, listen: EINVAL;
+ * the Fast Open calls: EOPNOTSUPP), or 0 for a call that does not name a
+ * socket in its first argument (i386 socketcall, anything else): CONTINUE.
+ */
+int
+pb_trapped_host_errno(const struct seccomp_data *data)
+{
+    resolve_calls();
+    switch (classify(data)) {
+    case PB_CALL_CONNECT:
+        return ENETUNREACH;
+    case PB_CALL_BIND:
+    case PB_CALL_LISTEN:
+        return EINVAL;
+    default:
+        break;
+    }
+    for (guint t = 0; t < PB_N_FASTOPEN; t++)
+        for (guint i = 0; i < n_fastopen_ids[t]; i++)
+            if (fastopen_ids[t][i].nr == data->nr &&
+                fastopen_ids[t][i].arch == data->arch)
+                return EOPNOTSUPP;
+    return 0;
 }
 
 /**

@@ -145,7 +145,7 @@ int pb_exec_connect(const char *path);
 int pb_exec_load_filter(gboolean no_bind, GError **error);
 /* Send @state and @nfd to the agent on @sock and wait (at most @timeout_s)
  * until it holds the fd. */
-gboolean pb_exec_handshake(int sock, const char *state, int nfd,
+gboolean pb_exec_handshake(int sock, const char *state, int nfd, int netns_fd,
                            guint timeout_s, GError **error);
 
 /* ---- seccomp-profile / exec helpers (profile.c, exec.c; owner: plugin
@@ -200,7 +200,7 @@ JsonNode *pb_profile_merge(const char *data, gssize len, const char *source,
 /* Pretty JSON plus a trailing newline; g_free it. */
 char *pb_profile_to_json(JsonNode *profile);
 /* The compact OCI ContainerProcessState `exec` sends; g_free it. */
-char *pb_exec_state_json(pid_t pid, const char *metadata);
+char *pb_exec_state_json(pid_t pid, const char *metadata, gboolean netns);
 /* ---- end of seccomp-profile / exec helpers ---- */
 
 /* ---- bypass agent internals exposed for the unit tests (policy.c,
@@ -263,6 +263,10 @@ typedef struct {
                           * parser), NUL-terminated */
     gint64 peer_pid;     /* the sender (SO_PEERCRED, set by the listener;
                           * 0: unknown) */
+    guint netns_index;   /* index of "slirpbypassNetns" in "fds" (`exec`
+                          * sends its namespace), G_MAXUINT if none */
+    int netns_fd;        /* that fd (set by the listener, valid during its
+                          * callback only), or -1 */
     gboolean passive;    /* "slirpbypassPassive": true: someone else (crun
                           * and its plugin) reads the fd's notifications,
                           * which arrive as PbNotification messages; never

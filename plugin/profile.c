@@ -47,6 +47,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -737,6 +738,39 @@ warn_socketcall(JsonArray *rules, const char *source, GPtrArray *warnings)
     }
 }
 
+/*
+ * all_finite: does every number in @node (recursively, at most 64 levels:
+ * json-glib's parser allows no deeper) fit a double?
+ */
+static gboolean
+all_finite(JsonNode *node)
+{
+    switch (JSON_NODE_TYPE(node)) {
+    case JSON_NODE_OBJECT: {
+        g_autoptr(GList) members =
+            json_object_get_values(json_node_get_object(node));
+
+        for (GList *l = members; l != NULL; l = l->next)
+            if (!all_finite(l->data))
+                return FALSE;
+        return TRUE;
+    }
+    case JSON_NODE_ARRAY: {
+        JsonArray *a = json_node_get_array(node);
+
+        for (guint i = 0; i < json_array_get_length(a); i++)
+            if (!all_finite(json_array_get_element(a, i)))
+                return FALSE;
+        return TRUE;
+    }
+    case JSON_NODE_VALUE:
+        return json_node_get_value_type(node) != G_TYPE_DOUBLE ||
+               isfinite(json_node_get_double(node));
+    default:
+        return TRUE;
+    }
+}
+
 /**
  * pb_profile_merge:
  * @data: the existing profile's JSON text
@@ -790,6 +824,13 @@ pb_profile_merge(const char *data, gssize len, const char *source,
     if (root == NULL) {
         g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
                     "%s: empty, not a seccomp profile", source);
+        goto out;
+    }
+    if (!all_finite(root)) {
+        /* 1e999 parses as infinity, which would be written back as
+         * "inf": not JSON any more */
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "%s: a number out of range", source);
         goto out;
     }
     if (!JSON_NODE_HOLDS_OBJECT(root)) {

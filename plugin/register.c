@@ -91,7 +91,9 @@ connect_at(int dirfd, const char *base)
     cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (cwd < 0)
         return -errno;
-    s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    /* non-blocking: an agent whose backlog is full (or that stopped
+     * accepting) gives EAGAIN at once instead of a sleep in connect() */
+    s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (s < 0) {
         err = errno;
         close(cwd);
@@ -134,19 +136,36 @@ spawn_agent(const char *exe, const char *path)
         sigset_t none;
         int fd;
 
+        struct stat st;
+
         if (setsid() < 0 || fork() != 0)
             _exit(0);
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        /* nothing of the helper's place: no cwd, no socket activation */
+        (void)!chdir("/");
+        unsetenv("LISTEN_PID");
+        unsetenv("LISTEN_FDS");
+        unsetenv("LISTEN_FDNAMES");
         fd = open("/dev/null", O_RDONLY);
         if (fd >= 0) {
             dup2(fd, 0);
             close(fd);
         }
-        fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd >= 0) {
+        /* appended (an earlier agent's lines stay), never through a
+         * symlink, only a regular file of ours */
+        fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
+                  0600);
+        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+            st.st_uid == geteuid()) {
             dup2(fd, 1);
             dup2(fd, 2);
+        } else {
+            fd = open("/dev/null", O_WRONLY);
+            if (fd >= 0) {
+                dup2(fd, 1);
+                dup2(fd, 2);
+            }
         }
         syscall(SYS_close_range, 3U, ~0U, 0U);
         execv(exe, argv);

@@ -319,13 +319,32 @@ entry_fd(const PdTable *t, guint id)
            1;
 }
 
+/*
+ * find_handed_off: an entry for @proto and guest port @gport that a bypass
+ * socket serves (PD_PATH_BYPASS), or NULL.
+ */
+static const PdForward *
+find_handed_off(PdTable *t, PdProto proto, guint16 gport)
+{
+    for (guint i = 0; i < t->entries->len; i++) {
+        const PdForward *e = t->entries->pdata[i];
+
+        if (e->proto == proto && e->path == PD_PATH_BYPASS &&
+            pd_addr_port(&e->guest) == gport)
+            return e;
+    }
+    return NULL;
+}
+
 /**
  * pd_table_add:
  * @t: the table
  * @fwd: the forward (its id and path are ignored)
  * @id: (out) (optional): the new entry's id
  * @error: PD_ERROR_INVALID (bad field), PD_ERROR_EXISTS (the host
- *   address/port is already forwarded), PD_ERROR_SLIRP (bind failed)
+ *   address/port is already forwarded, or the guest port is served by a
+ *   handed-off socket: a second host port could not reach it),
+ *   PD_ERROR_SLIRP (bind failed)
  *
  * Validates fwd, starts the libslirp listener and records the entry with
  * path SLIRP.  On any error the table is unchanged and no id is used up.
@@ -355,6 +374,20 @@ pd_table_add(PdTable *t, const PdForward *fwd, guint *id, GError **error)
         g_set_error(error, PD_ERROR, PD_ERROR_EXISTS,
                     "forward %s: overlaps forward %u (%s)", what, other->id,
                     theirs);
+        goto out;
+    }
+    other = find_handed_off(t, f.proto, pd_addr_port(&f.guest));
+    if (other != NULL) {
+        /* libslirp would forward to a guest port nothing listens on in
+         * the container: its listener is a host socket of forward @other */
+        g_autofree char *what = describe_sa(f.proto, &f.host);
+
+        g_set_error(error, PD_ERROR, PD_ERROR_EXISTS,
+                    "forward %s: guest port %u is served by its program's "
+                    "own host socket (forward %u, host port %u) and cannot "
+                    "take a second host port until that socket closes",
+                    what, pd_addr_port(&f.guest), other->id,
+                    pd_addr_port(&other->host));
         goto out;
     }
     if (!slirp_listen(t, &f, &fd, t->flush != NULL ? NULL : error)) {

@@ -14,6 +14,7 @@
 #include "plugin.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,9 +36,10 @@ print_usage(FILE *out)
         out,
         "Usage: slirpbypass exec [OPTION]... [--] COMMAND [ARG]...\n"
         "Run COMMAND with its connect(), bind() and listen() calls handed to "
-        "the\nslirpbypass agent listening on the socket (`slirpbypass "
-        "--bypass-socket PATH\n...`). Run it inside the network namespace "
-        "that agent serves; other\nnamespaces are not bypassed.\n"
+        "the\nslirpbypass helper serving its network namespace, through the "
+        "per-user agent\n(`slirpbypass agent`; or a helper's own "
+        "--bypass-socket). Run it inside a\nnetwork namespace a helper "
+        "serves; elsewhere the calls run as without the\nbypass.\n"
         "\n"
         "  -s, --socket=PATH    the agent socket (default: %s)\n"
         "      --fallback       if the agent cannot be reached, run "
@@ -106,6 +108,7 @@ sb_cmd_exec_main(int argc, char **argv)
     int status = EXIT_OURS;
     int sock = -1;
     int nfd = -1;
+    int netns_fd = -1;
     int c;
 
     optind = 0; /* GNU: re-initialise; '+': stop at COMMAND */
@@ -163,15 +166,20 @@ sb_cmd_exec_main(int argc, char **argv)
         }
     }
 
+    /* the agent routes by it (no /proc access needed there); best
+     * effort: without it the agent routes by our pid */
+    netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
     sock = pb_exec_connect(path);
     if (sock < 0) {
         int e = errno;
 
         if (!fallback) {
             g_printerr("slirpbypass exec: cannot reach the bypass agent at "
-                       "%s: %s (is `slirpbypass --bypass-socket %s` "
-                       "running? --fallback runs without it)\n",
-                       path, g_strerror(e), path);
+                       "%s: %s (is `slirpbypass agent` running? `systemctl "
+                       "--user start slirpbypass-agent.socket` or a helper "
+                       "with bypass=true starts it; --fallback runs without "
+                       "it)\n",
+                       path, g_strerror(e));
             goto out;
         }
         g_printerr("slirpbypass exec: warning: cannot reach the bypass agent "
@@ -196,13 +204,17 @@ sb_cmd_exec_main(int argc, char **argv)
 
     /* The filter is in place: from here on, failing means not running
      * the command at all (its connect() would get ENOSYS). */
-    state = pb_exec_state_json(getpid(), metadata);
-    if (!pb_exec_handshake(sock, state, nfd, timeout_s, &error)) {
+    state = pb_exec_state_json(getpid(), metadata, netns_fd >= 0);
+    if (!pb_exec_handshake(sock, state, nfd, netns_fd, timeout_s, &error)) {
         g_printerr("slirpbypass exec: agent at %s: %s\n", path, error->message);
         goto out;
     }
 
 run:
+    if (netns_fd >= 0) {
+        close(netns_fd);
+        netns_fd = -1;
+    }
     if (nfd >= 0) {
         close(nfd);
         nfd = -1;
@@ -215,6 +227,8 @@ run:
     status = errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
     g_printerr("slirpbypass exec: cannot run %s: %s\n", cmd, g_strerror(errno));
 out:
+    if (netns_fd >= 0)
+        close(netns_fd);
     if (nfd >= 0)
         close(nfd);
     if (sock >= 0)

@@ -29,8 +29,9 @@ print_usage(FILE *out)
     fprintf(out,
             "Usage: slirpbypass seccomp-profile [OPTION]...\n"
             "Print an OCI seccomp profile that hands connect(), bind() and "
-            "listen() to the\nslirpbypass agent listening on PATH "
-            "(`slirpbypass --bypass-socket PATH ...`).\n"
+            "listen() to the\nslirpbypass agent listening on PATH: by "
+            "default the per-user agent\n(`slirpbypass agent`), which passes "
+            "each container to the helper serving it.\n"
             "\n"
             "  -l, --listener-path=PATH  the agent socket, absolute "
             "(default: %s)\n"

@@ -94,6 +94,10 @@ cleanup_podman() {
 }
 trap 'rc=$?; trap - ERR; set +e; cleanup_podman; (exit $rc); _sb_cleanup' EXIT
 
+# the agent appends to its log: start from an empty one (no agent runs:
+# the harness ends the ones it started)
+rm -f "$run/slirpbypass/agent.log"
+
 sb_log "the profile: podman's default, merged"
 sb_as_user env "XDG_CONFIG_HOME=$U/config" "$bin" seccomp-profile \
     --merge /usr/share/containers/seccomp.json -o "$U/seccomp.json"

@@ -191,14 +191,27 @@ req c1 tcp-connect "$TUN4" "$PORT"
 pb_assert_bypassed "$OUT" host "bypassed after the hostile registrations"
 
 sb_log "helper 1 is killed: the agent answers again (no ENOSYS, no hang)"
+# a bypassed socket that outlives its helper: calls on it are refused,
+# never let through (it is a host socket, locked but in the host's namespace)
+TARGET_PID=$T1
+sb_bg sb_in_target timeout 120 "$SLIRPBYPASS" exec --socket "$A" -- \
+    "$SBCLIENT" tcp-connect "$TUN4" "$PORT" --pause-file "$T/go" --then-unspec-bind 45678
+ORPHAN_OUT=$BG_LOG
+sb_wait_until 20 grep -q '^paused=1' "$ORPHAN_OUT" || sb_fail "the paused client: $(cat "$ORPHAN_OUT")"
+pb_assert_bypassed "$ORPHAN_OUT" host "the client whose helper will die"
 kill -KILL "$H1"
 wait "$H1" 2>/dev/null || true
-sb_wait_until 10 grep -q 'deregistered; 1 notify fd answered CONTINUE' "$AGENT_LOG" ||
+sb_wait_until 10 grep -q 'deregistered; 2 notify fds answered CONTINUE' "$AGENT_LOG" ||
     sb_fail "the agent did not take container 1's fd back: $(cat "$AGENT_LOG")"
 req c1 tcp-connect "$TUN4" "$PORT"
 after=$(pb_get "$OUT" connect)
 [ "$after" != ENOSYS ] || sb_fail "ENOSYS after the helper died"
 sb_assert_eq "$early" "$after" "after the helper died: same answer as without the bypass"
+touch "$T/go"
+sb_wait_until 20 grep -q '^then_bind=' "$ORPHAN_OUT" || sb_fail "the paused client did not go on: $(cat "$ORPHAN_OUT")"
+sb_assert_eq ENETUNREACH "$(pb_get "$ORPHAN_OUT" then_unspec)" "connect(AF_UNSPEC) on an orphaned host socket"
+sb_assert_eq EINVAL "$(pb_get "$ORPHAN_OUT" then_bind)" "bind of an orphaned host socket"
+! ss -tanH | grep -q ':45678 ' || sb_fail "an orphaned host socket got a host port: $(ss -tan | grep 45678)"
 
 sb_log "a new helper for container 1 gets the fd again"
 helper_for "$T1" --bypass-agent "$A"

@@ -94,6 +94,14 @@ case "$(pb_reply_peer "$O")" in 10.0.2.2*|*10.0.2.2*) sb_fail "via $TUN4 went th
 sb_api '{"execute":"list_hostfwd"}' "$API" | grep -q '"path"' &&
     sb_fail "list_hostfwd grew a field (must stay byte-compatible)"
 
+sb_log "a second host port for the handed-off guest port is refused, with the reason"
+second=$(sb_api '{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_port":18089,"guest_port":80}}' "$API")
+sb_assert_contains "$second" '"error"' "add_hostfwd of a handed-off guest port"
+# (the reply keeps slirp4netns's fixed text; the reason is in the log)
+sb_wait_until 5 grep -q "guest port 80 is served by its program" "$HELPER_LOG" ||
+    sb_fail "the reason is not logged: $(tail -3 "$HELPER_LOG")"
+ss -tlnH | grep -q ':18089 ' && sb_fail "18089 listens although the forward was refused"
+
 sb_log "another user can never take the port"
 sb_ensure_test_user
 for opt in "" --reuseport; do

@@ -92,7 +92,7 @@ grep -q '^reply=SRV 127.0.0.1:' "$OUT" || sb_fail "no reply: $(cat "$OUT")"
 sb_wait_until 10 test -s "$A/notifs.txt" || sb_fail "agent saw no notification"
 st=$A/state.json
 sb_assert_eq 1.0.2 "$(jq -r .ociVersion "$st")" "ociVersion"
-sb_assert_eq '["seccompFd"]' "$(jq -c .fds "$st")" "fds"
+sb_assert_eq '["seccompFd","slirpbypassNetns"]' "$(jq -c .fds "$st")" "fds"
 sb_assert_eq slirpbypass-exec "$(jq -r .metadata "$st")" "metadata"
 sb_assert_eq running "$(jq -r .state.status "$st")" "state.status"
 pid=$(jq -r .pid "$st")
@@ -100,7 +100,8 @@ sb_assert_eq "$pid" "$(jq -r .state.pid "$st")" "state.pid = pid"
 sb_assert_eq "exec-$pid" "$(jq -r .state.id "$st")" "state.id"
 sb_assert_eq "" "$(jq -r .state.bundle "$st")" "state.bundle"
 sb_assert_eq "$pid" "$(cat "$A/peer.txt")" "pid = the sender (SO_PEERCRED)"
-sb_assert_eq "anon_inode:seccomp notify" "$(cat "$A/fds.txt")" "exactly one fd, a seccomp notify fd"
+sb_assert_eq "anon_inode:seccomp notify $(readlink /proc/self/ns/net)" "$(tr '\n' ' ' <"$A/fds.txt" | sed 's/ $//')" \
+    "two fds: a seccomp notify fd and exec's network namespace"
 [ "$(tr -d '\n' <"$st" | wc -c)" = "$(wc -c <"$st")" ] || sb_fail "state has a newline"
 # x86_64: connect is 42, bind 49; the notifying pid is the command (exec
 # keeps the pid)

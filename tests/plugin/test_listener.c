@@ -541,9 +541,27 @@ client_connect(Fixture *f)
 static gboolean
 peer_closed(int fd)
 {
-    char b;
+    char b[512];
+    ssize_t n;
 
-    return recv(fd, &b, 1, MSG_DONTWAIT) == 0;
+    /* a rejection may come with a {"slirpbypass":"refused",...} line */
+    while ((n = recv(fd, b, sizeof b, MSG_DONTWAIT)) > 0)
+        ;
+    return n == 0;
+}
+
+/* peer_refused: the agent said {"slirpbypass":"refused",...} and closed. */
+static gboolean
+peer_refused(int fd)
+{
+    char b[1024];
+    ssize_t n = recv(fd, b, sizeof b - 1, MSG_DONTWAIT);
+
+    if (n <= 0)
+        return FALSE;
+    b[n] = '\0';
+    return strstr(b, "\"slirpbypass\":\"refused\"") != NULL &&
+           strstr(b, "\"reason\":") != NULL;
 }
 
 /* runc: compact JSON in one sendmsg, connection kept open. */
@@ -646,6 +664,9 @@ expect_rejected(Fixture *f, const char *const *parts, const int *fds,
         shutdown(c, SHUT_WR);
     spin(f, 100);
     g_assert_cmpuint(f->calls, ==, 0);
+    /* a client that can read learns why (exec fails instead of running a
+     * command whose calls would get ENOSYS) */
+    g_assert_true(peer_refused(c));
     g_assert_true(peer_closed(c));
     close(c);
     g_assert_cmpuint(count_fds(), ==, before);

@@ -386,6 +386,12 @@ static void
 test_merge_errors(void)
 {
     merge_fails("{\"defaultAction\":", "not valid JSON");
+    /* 1e999 is infinity for the parser, and "inf" is no JSON to write */
+    merge_fails(
+        "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":"
+        "[\"sendto\"],\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":3,"
+        "\"value\":5e999}]}]}",
+        "a number out of range");
     merge_fails("", "empty");
     merge_fails(" \n", "empty");
     merge_fails("[1,2]", "top level is not an object");
@@ -703,7 +709,8 @@ test_merge_fastopen_own_rule(void)
 static void
 test_exec_state_json(void)
 {
-    g_autofree char *s = pb_exec_state_json(4242, "slirpbypass-exec");
+    g_autofree char *s = pb_exec_state_json(4242, "slirpbypass-exec", FALSE);
+    g_autofree char *t = pb_exec_state_json(4242, "slirpbypass-exec", TRUE);
 
     /* compact, runc's key order, no newline: the contract of `exec` */
     g_assert_cmpstr(s, ==,
@@ -711,12 +718,14 @@ test_exec_state_json(void)
                     "\"pid\":4242,\"metadata\":\"slirpbypass-exec\","
                     "\"state\":{\"ociVersion\":\"1.0.2\",\"id\":\"exec-4242\","
                     "\"status\":\"running\",\"pid\":4242,\"bundle\":\"\"}}");
+    /* with our network namespace as a second, named fd */
+    g_assert_nonnull(strstr(t, "\"fds\":[\"seccompFd\",\"slirpbypassNetns\"]"));
 }
 
 static void
 test_exec_state_json_escapes(void)
 {
-    g_autofree char *s = pb_exec_state_json(1, "a\"b\\c\n");
+    g_autofree char *s = pb_exec_state_json(1, "a\"b\\c\n", TRUE);
     g_autoptr(JsonParser) p = json_parser_new();
     JsonObject *o;
 

@@ -59,7 +59,8 @@ usage(void)
         "[--cloexec|--no-cloexec]\n"
         "         [--fd-cloexec] [--sndtimeo MS] [--alarm MS] "
         "[--sa-restart] [--send STR]\n"
-        "         [--read-timeout MS] [--wait MS] [--hold MS] "
+        "         [--read-timeout MS] [--wait MS] [--hold MS] [--pause-file F] "
+        "[--then-unspec-bind PORT] "
         "[--no-read]\n"
         "         [--then-connect-hilen ADDR PORT] [--then-bind PORT] "
         "[--reconnect]\n"
@@ -611,7 +612,8 @@ cmd_tcp_connect(int argc, char **argv)
     const char *hilen_addr = NULL, *hilen_port = NULL;
     const char *sc_addr = NULL, *sc_port = NULL;
     const char *ur_addr = NULL, *ur_port = NULL;
-    long then_bind = -1;
+    long then_bind = -1, unspec_bind = -1;
+    const char *pause_file = NULL;
     char a[128];
     int fd, r, e, ok = 0;
 
@@ -670,6 +672,10 @@ cmd_tcp_connect(int argc, char **argv)
             wait_ms = num(v), i++;
         else if (!strcmp(o, "--hold"))
             hold = num(v), i++;
+        else if (!strcmp(o, "--pause-file"))
+            pause_file = v, i++;
+        else if (!strcmp(o, "--then-unspec-bind"))
+            then_unspec = 1, unspec_bind = num(v), i++;
         else if (!strcmp(o, "--send"))
             send_str = v, i++;
         else if (!strcmp(o, "--then-bind"))
@@ -784,6 +790,13 @@ cmd_tcp_connect(int argc, char **argv)
         if (hold > 0)
             usleep((useconds_t)hold * 1000);
     }
+    if (pause_file != NULL) {
+        /* wait (at most 60 s) until the test lets us go on */
+        out("paused=1");
+        for (int t = 0; t < 600 && access(pause_file, F_OK) != 0; t++)
+            usleep(100 * 1000);
+        out("resumed=%d", access(pause_file, F_OK) == 0);
+    }
     if (hilen_addr != NULL)
         then_connect_hilen(fd, hilen_addr, hilen_port);
     if (sc_addr != NULL)
@@ -800,6 +813,10 @@ cmd_tcp_connect(int argc, char **argv)
 
         out("then_unspec=%s",
             connect(fd, &unspec, sizeof unspec) == 0 ? "ok" : ename(errno));
+        if (unspec_bind >= 0) {
+            /* the dissolved socket bound anew: then_bind= */
+            then_bind_any(fd, ss.ss_family, (int)unspec_bind);
+        }
     }
     if (then_sc_listen)
         then_socketcall_listen(fd);

@@ -12,8 +12,10 @@
 # from the host, then shuts it down by closing the exit pipe the way conmon
 # does.  A second run with podman's allow_host_loopback=true argv shows the
 # container reaching a server on the host's loopback via 10.0.2.2.  A third
-# run adds --bypass-socket: the same connect() made under `slirpbypass exec`
-# is performed by slirpbypass in the host namespace, so the server sees the
+# run turns the bypass on the way a user does, with a config file
+# (bypass=true) and no new option: the helper starts and registers with the
+# per-user agent, and the same connect() made under `slirpbypass exec` is
+# performed by slirpbypass in the host namespace, so the server sees the
 # client's own socket instead of libslirp's.
 #
 # Usage: sudo ./scripts/demo.sh   (about 10 seconds after the build)
@@ -141,12 +143,19 @@ sb_stop_helper
 echo "  exit pipe closed: slirpbypass exited with status $HELPER_STATUS"
 [ "$HELPER_STATUS" = 0 ] || die "unexpected exit status"
 
-say "The bypass: --bypass-socket, and a command under 'slirpbypass exec' (a static test client)"
-argv=(--mtu=65520 -c -e 3 -r 4 --bypass-socket "$T/bypass.sock" --netns-type=path "$ns" tap0)
-printf '  %s %s\n' "$(basename "$SLIRPBYPASS")" "${argv[*]}"
+say "The bypass, turned on by a config file: the helper registers with the per-user agent, a command runs under 'slirpbypass exec'"
+# what a user puts in ~/.config/slirpbypass/slirpbypass.conf (here under $T)
+mkdir -p "$T/run" && chmod 0700 "$T/run"
+printf '[slirpbypass]\nbypass=true\nallow_host_loopback=true\n' >"$T/slirpbypass.conf"
+sed 's/^/  slirpbypass.conf: /' "$T/slirpbypass.conf"
+export SLIRPBYPASS_USER_CONFIG="$T/slirpbypass.conf" XDG_RUNTIME_DIR="$T/run"
+argv=(--mtu=65520 -c -e 3 -r 4 --netns-type=path "$ns" tap0)
+printf '  %s %s   (no bypass option in the argv)\n' "$(basename "$SLIRPBYPASS")" "${argv[*]}"
 sbclient="$build/tests/plugin/sbclient"
 sb_exit_pipe 3
 sb_start_helper "${argv[@]}"
+grep -q 'registered with the agent' "$HELPER_LOG" || die "the helper did not register with the agent"
+echo "  helper: $(grep -m1 'registered with the agent' "$HELPER_LOG")"
 sb_bg "$sbclient" serve-tcp 127.0.0.1 8001
 sb_wait_port 8001 || die "the host's test server did not start"
 # connect_line ARGS... - one connect from the container; prints the
@@ -162,9 +171,10 @@ connect_line()
 }
 echo "  container$ sbclient tcp-connect 10.0.2.2 8001                 (slirp path)"
 connect_line "$sbclient"
-echo "  container$ slirpbypass exec --socket $T/bypass.sock -- sbclient tcp-connect 10.0.2.2 8001   (bypass)"
-connect_line "$SLIRPBYPASS" exec --socket "$T/bypass.sock" -- "$sbclient"
+echo "  container$ slirpbypass exec -- sbclient tcp-connect 10.0.2.2 8001   (bypass)"
+connect_line "$SLIRPBYPASS" exec -- "$sbclient"
 echo "  (bypassed: the container's socket is the host-namespace socket the server accepted)"
+echo "  agent: $(grep -m1 'passed to the helper' "$T/run/slirpbypass/agent.log")"
 sb_close_exit_pipe
 sb_wait_until 10 eval '! kill -0 "$HELPER_PID" 2>/dev/null || grep -q "^State:.*Z" "/proc/$HELPER_PID/status"' ||
     die "slirpbypass did not exit"

@@ -95,6 +95,18 @@ pb_call_identify(PbCall *c)
     c->dup =
         pb_procs_getfd(c->core->procs, c->tid, c->target_fd, &c->is_thread);
     if (c->dup < 0) {
+        if (c->dup == -EMFILE || c->dup == -ENFILE) {
+            /* out of fds: say so (once in 10 s), the call goes on unbypassed */
+            static gint64 logged_us;
+            gint64 now = g_get_monotonic_time();
+
+            if (logged_us == 0 || now - logged_us >= 10 * G_USEC_PER_SEC) {
+                pb_log("out of file descriptors (%s): calls take the slirp "
+                       "path until some are free",
+                       g_strerror(-c->dup));
+                logged_us = now;
+            }
+        }
         /* EBADF and friends: the kernel will say it better */
         pb_call_continue(c, pb_debug_enabled ? g_strerror(-c->dup) : NULL);
         return FALSE;

@@ -36,10 +36,19 @@
  * (sb_slirp_mute_fd()).  Such a socket is closed-but-bound and polls as
  * HUP for ever; libslirp would try accept() on every iteration, so a muted
  * fd is left out of the epoll set and reported with no events.
+ *
+ * Out of fds: libslirp's accept() on a forwarded port's listener fails
+ * (EMFILE) and leaves the connection queued, so the listener stays
+ * readable and the loop would spin at 100 % CPU (slirp4netns's #227).
+ * After libslirp's turn, a listener that was readable and still is, while
+ * no fd can be had, is paused like a muted one for SB_ACCEPT_PAUSE_US,
+ * logged once per episode; the queued clients are served when fds free up.
  */
 #include "slirp_bridge.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -54,18 +63,22 @@
 /* if_mru handed to libslirp: MSS = 21845 - 40, three segments per 64 KiB
  * window (see sb_slirp_new). */
 #define SB_TCP_MSS_MRU 21845
+/* How long a listener libslirp cannot accept on (out of fds) is left out. */
+#define SB_ACCEPT_PAUSE_US (100 * G_TIME_SPAN_MILLISECOND)
 /* Safety-net rebuild period of the epoll set, in microseconds. */
 #define SB_EPOLL_RESYNC_US (G_USEC_PER_SEC)
 
 /* One host socket libslirp polls. */
 typedef struct {
     int fd;
-    guint32 registered; /* epoll events currently registered, 0: none */
-    guint32 wanted;     /* events asked for in the latest fill */
-    guint32 revents;    /* epoll result of the latest dispatch */
-    guint64 round;      /* fill round in which it was last asked for */
-    gboolean checked;   /* widen_backlog() has looked at it */
-    gboolean muted;     /* sb_slirp_mute_fd(): never registered */
+    guint32 registered;  /* epoll events currently registered, 0: none */
+    guint32 wanted;      /* events asked for in the latest fill */
+    guint32 revents;     /* epoll result of the latest dispatch */
+    guint64 round;       /* fill round in which it was last asked for */
+    gboolean checked;    /* widen_backlog() has looked at it */
+    gboolean listening;  /* a listener (forwarded port), per widen_backlog() */
+    gboolean muted;      /* sb_slirp_mute_fd() or paused: not registered */
+    gint64 paused_until; /* monotonic us: out of fds, accept cannot work */
 } SbPollEntry;
 
 /* A libslirp timer. */
@@ -90,9 +103,10 @@ struct SbSlirp {
     int tapfd;
     int epfd;
     guint8 *buf;
-    GHashTable *entries; /* fd -> SbPollEntry* */
-    GHashTable *muted;   /* fds libslirp must not see events on */
-    GPtrArray *by_idx;   /* index from add_poll -> SbPollEntry* */
+    GHashTable *entries;     /* fd -> SbPollEntry* */
+    GHashTable *muted;       /* fds libslirp must not see events on */
+    gboolean accept_failing; /* logged the current out-of-fds episode */
+    GPtrArray *by_idx;       /* index from add_poll -> SbPollEntry* */
     guint64 round;
     gint64 next_resync_us;
     GList *timers;    /* SbTimer* */
@@ -285,7 +299,9 @@ add_poll(int fd, int events, void *opaque)
         e->fd = fd;
         g_hash_table_insert(s->entries, GINT_TO_POINTER(fd), e);
     }
-    e->muted = g_hash_table_contains(s->muted, GINT_TO_POINTER(fd));
+    e->muted =
+        g_hash_table_contains(s->muted, GINT_TO_POINTER(fd)) ||
+        (e->paused_until != 0 && g_get_monotonic_time() < e->paused_until);
     e->wanted = slirp_to_epoll(events);
     e->revents = 0;
     e->round = s->round;
@@ -322,8 +338,59 @@ widen_backlog(SbPollEntry *e)
 
     if (e->wanted != EPOLLIN)
         return;
-    if (getsockopt(e->fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 && on)
+    if (getsockopt(e->fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 && on) {
+        e->listening = TRUE;
         (void)listen(e->fd, SOMAXCONN);
+    }
+}
+
+/*
+ * out_of_fds: can this process open no more files (EMFILE, ENFILE)?
+ */
+static gboolean
+out_of_fds(SbSlirp *s)
+{
+    int t = fcntl(s->epfd, F_DUPFD_CLOEXEC, 0);
+
+    if (t >= 0) {
+        close(t);
+        return FALSE;
+    }
+    return errno == EMFILE || errno == ENFILE;
+}
+
+/*
+ * pause_stuck_listeners: after libslirp's turn, a listener that was
+ * readable and still is could not accept: if that is for want of fds,
+ * leave it out for SB_ACCEPT_PAUSE_US (see the theory of operation).
+ */
+static void
+pause_stuck_listeners(SbSlirp *s)
+{
+    gboolean checked = FALSE, exhausted = FALSE;
+
+    for (guint i = 0; i < s->by_idx->len; i++) {
+        SbPollEntry *e = s->by_idx->pdata[i];
+        struct pollfd p = { .fd = e->fd, .events = POLLIN };
+
+        if (!e->listening || !(e->revents & EPOLLIN) || e->muted ||
+            poll(&p, 1, 0) != 1 || !(p.revents & POLLIN))
+            continue;
+        if (!checked) {
+            exhausted = out_of_fds(s);
+            checked = TRUE;
+        }
+        if (!exhausted)
+            return;
+        e->paused_until = g_get_monotonic_time() + SB_ACCEPT_PAUSE_US;
+        if (!s->accept_failing)
+            g_printerr("slirp: accept on a forwarded port: out of file "
+                       "descriptors (retrying every %d ms)\n",
+                       (int)(SB_ACCEPT_PAUSE_US / 1000));
+        s->accept_failing = TRUE;
+    }
+    if (checked && !exhausted)
+        s->accept_failing = FALSE;
 }
 
 /* Bring the epoll set in line with the latest fill.  Returns nothing: an
@@ -444,6 +511,9 @@ source_prepare(GSource *source, gint *timeout)
         if ((guint64)d < ms)
             ms = (uint32_t)d;
     }
+    /* a paused listener (out of fds) is tried again when its pause ends */
+    if (s->accept_failing && ms > SB_ACCEPT_PAUSE_US / 1000)
+        ms = SB_ACCEPT_PAUSE_US / 1000;
     *timeout = ms == UINT32_MAX ? -1 : (gint)MIN(ms, (uint32_t)G_MAXINT);
     return FALSE;
 }
@@ -511,6 +581,7 @@ source_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
             e->revents = evs[i].events;
     }
     slirp_pollfds_poll(s->slirp, 0, get_revents, s);
+    pause_stuck_listeners(s);
     timers_run(s);
     return G_SOURCE_CONTINUE;
 }

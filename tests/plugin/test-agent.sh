@@ -190,6 +190,35 @@ sb_alive "$AGENT_PID" || sb_fail "the agent died"
 req c1 tcp-connect "$TUN4" "$PORT"
 pb_assert_bypassed "$OUT" host "bypassed after the hostile registrations"
 
+sb_log "1100 idle clients on the agent's socket (past its cap) do not keep an exec from being served"
+python3 - "$A" "$T/flood.ready" "$T/flood.done" <<'PY' &
+import socket, sys, os, time, signal
+path, ready, done = sys.argv[1:4]
+signal.alarm(90)  # bounded, whatever happens
+held = []
+for _ in range(1100):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)  # blocking: waits while the backlog is full
+    held.append(s)
+open(ready, "w").close()
+for _ in range(600):  # at most 60 s
+    if os.path.exists(done):
+        break
+    time.sleep(0.1)
+PY
+FLOOD_PID=$!
+sb_track "$FLOOD_PID"
+sb_wait_until 20 test -e "$T/flood.ready" || sb_fail "the idle clients did not connect"
+TARGET_PID=$T2
+sb_in_target timeout 30 "$SLIRPBYPASS" exec --socket "$A" -- \
+    "$SBCLIENT" tcp-connect "$TUN4" "$PORT" >"$T/flood.out" 2>&1 || true
+pb_assert_bypassed "$T/flood.out" host "an exec while 1100 idle clients hold the agent's socket"
+grep -q 'connections at once; closing the oldest idle one' "$AGENT_LOG" ||
+    sb_fail "the agent never reached its connection cap (the test proves nothing): $(tail -3 "$AGENT_LOG")"
+touch "$T/flood.done"
+wait "$FLOOD_PID" 2>/dev/null || true
+sb_alive "$AGENT_PID" || sb_fail "the agent died under the idle clients"
+
 sb_log "helper 1 is killed: the agent answers again (no ENOSYS, no hang)"
 # a bypassed socket that outlives its helper: calls on it are refused,
 # never let through (it is a host socket, locked but in the host's namespace)

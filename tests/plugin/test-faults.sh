@@ -45,6 +45,11 @@
 #     loop is left, and a new slirp-path connect, a new bypassed connect
 #     and a published port (host -> plain server in the container) work.
 #
+#  5. A container process killed (SIGKILL) while 200 of its blocking
+#     connects wait in the helper: within 5 s the waits are dropped (fds
+#     back to baseline, no host socket left connecting) and the bypass
+#     serves the next connect.
+#
 # RACE_ROUNDS (default 5) sets the rounds of 1(d).
 . "$(dirname "$0")/../lib/harness.sh"
 sb_enter_private_host "$@"
@@ -506,5 +511,31 @@ pb_host "$O" tcp-connect 127.0.0.1 18082 || true
 sb_assert_eq PLAIN4 "$(pb_reply_tag "$O")" "published port after the fds came back"
 sb_alive "$HELPER_PID" || sb_fail "slirpbypass died"
 sb_log "  fds back to $(fds), slirp, bypassed and published-port connects served"
+sb_stop_helper
+
+sb_log "5. a container process killed (SIGKILL) during 200 pending blocking connects"
+pb_start_bypass
+pb_serve ECHO5 "$TUN4" 19005
+pb_bypassed "$O" tcp-connect "$TUN4" 19005
+pb_assert_bypassed "$O" ECHO5 "warm-up connect"
+sleep 0.5
+BASE5=$(fds)
+# 200 threads, each a blocking connect into the blackhole: each waits in
+# the helper with a host socket of its own
+sb_bg sb_in_target timeout 120 "$SLIRPBYPASS" exec --socket "$BYPASS_SOCK" -- \
+    "$SBCLIENT" storm 200 1 "$BLACKHOLE4" 9
+STORM_PID=$BG_PID
+waiting() { [ "$(fds)" -ge $((BASE5 + 150)) ]; }
+sb_wait_until 20 waiting || sb_fail "the connects are not waiting in the helper: $(fds) fds, baseline $BASE5"
+sb_log "  $(($(fds) - BASE5)) more fds in the helper while the connects wait"
+kill -KILL "$STORM_PID"
+wait "$STORM_PID" 2>/dev/null || true
+back() { [ "$(fds)" -le "$BASE5" ]; }
+sb_wait_until 5 back || sb_fail "the waits of a killed process were not dropped: $(fds) fds, baseline $BASE5"
+! ss -tanH state syn-sent | grep -q "$BLACKHOLE4" ||
+    sb_fail "host sockets of the killed process still connecting: $(ss -tanH state syn-sent | head -3)"
+pb_bypassed "$O" tcp-connect "$TUN4" 19005
+pb_assert_bypassed "$O" ECHO5 "a connect after the kill"
+sb_log "  fds back to $(fds) (baseline $BASE5)"
 
 sb_log "ok"

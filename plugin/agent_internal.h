@@ -356,8 +356,10 @@ gboolean pb_channel_check(int fd, GError **error);
  * it "slirpbypassPassive", see PbProcessState). */
 char *pb_state_json_for(gint64 pid, const char *id, const char *metadata,
                         gboolean passive);
-/* Is @fd a seccomp notify fd? */
+/* Is @fd a seccomp notify fd?  (Never hangs on a client's FUSE file.) */
 gboolean pb_is_notify_fd(int fd);
+/* Is @fd a network namespace?  Fills @st.  (Never hangs either.) */
+gboolean pb_netns_of_fd(int fd, struct stat *st);
 
 /* ---- notification.c ---- */
 /* Does process @pid live in our pid namespace (so that pids it reports,

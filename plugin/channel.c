@@ -18,7 +18,14 @@
 #include "agent_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -213,17 +220,102 @@ pb_channel_check(int fd, GError **error)
     return TRUE;
 }
 
+/*
+ * fd_dev: the device of @fd's file, from statx() without syncing with the
+ * file's server: an fd a client sent may be a FUSE file whose daemon never
+ * answers, and any request to it (an ioctl, a plain fstat()) would hang
+ * this single-threaded process.  Returns: FALSE if unknown.
+ */
+static gboolean
+fd_dev(int fd, dev_t *dev)
+{
+    struct statx stx;
+
+    if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE, &stx) < 0)
+        return FALSE;
+    *dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+    return TRUE;
+}
+
+/*
+ * anon_dev: the device of anonymous inodes (seccomp notify fds are some),
+ * learnt once from an eventfd.  0 if unknown.
+ */
+static dev_t
+anon_dev(void)
+{
+    static gsize once;
+    static dev_t dev;
+
+    if (g_once_init_enter(&once)) {
+        int e = eventfd(0, EFD_CLOEXEC);
+
+        if (e >= 0) {
+            (void)fd_dev(e, &dev);
+            close(e);
+        }
+        g_once_init_leave(&once, 1);
+    }
+    return dev;
+}
+
+/*
+ * nsfs_dev: the device of namespace files, learnt once from our own
+ * network namespace (the agent has /proc; a sandboxed helper asks only
+ * anon_dev()).  0 if unknown.
+ */
+static dev_t
+nsfs_dev(void)
+{
+    static gsize once;
+    static dev_t dev;
+
+    if (g_once_init_enter(&once)) {
+        int n = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+
+        if (n >= 0) {
+            (void)fd_dev(n, &dev);
+            close(n);
+        }
+        g_once_init_leave(&once, 1);
+    }
+    return dev;
+}
+
 /**
  * pb_is_notify_fd:
- * @fd: any fd
+ * @fd: any fd (a client's: maybe a FUSE file)
  *
- * A notify fd answers SECCOMP_IOCTL_NOTIF_ID_VALID for an unknown id with
- * ENOENT; any other fd with ENOTTY or EINVAL.
+ * An anonymous inode first (asked without a request to any filesystem),
+ * then: a notify fd answers SECCOMP_IOCTL_NOTIF_ID_VALID for an unknown id
+ * with ENOENT; any other fd with ENOTTY or EINVAL.
  *
  * Returns: TRUE if @fd is a seccomp notify fd.
  */
 gboolean
 pb_is_notify_fd(int fd)
 {
+    dev_t dev;
+
+    if (!fd_dev(fd, &dev) || dev == 0 || dev != anon_dev())
+        return FALSE;
     return pb_notif_id_valid(fd, G_MAXUINT64) == -ENOENT;
+}
+
+/**
+ * pb_netns_of_fd:
+ * @fd: any fd (a client's: maybe a FUSE file)
+ * @st: (out): fstat() of it
+ *
+ * Returns: TRUE if @fd is a network namespace (a namespace file, asked
+ * without a request to any filesystem, then NS_GET_NSTYPE).
+ */
+gboolean
+pb_netns_of_fd(int fd, struct stat *st)
+{
+    dev_t dev;
+
+    if (!fd_dev(fd, &dev) || dev == 0 || dev != nsfs_dev())
+        return FALSE;
+    return ioctl(fd, NS_GET_NSTYPE) == CLONE_NEWNET && fstat(fd, st) == 0;
 }

@@ -335,8 +335,7 @@ route_ns(PbDispatcher *d, const PbProcessState *st, struct stat *sb,
     gint64 pid = st->pid;
 
     if (st->netns_fd >= 0) {
-        if (ioctl(st->netns_fd, NS_GET_NSTYPE) != CLONE_NEWNET ||
-            fstat(st->netns_fd, sb) < 0) {
+        if (!pb_netns_of_fd(st->netns_fd, sb)) {
             *why = "its \"slirpbypassNetns\" fd is not a network namespace";
             return FALSE;
         }

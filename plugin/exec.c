@@ -308,6 +308,7 @@ wait_agent(int sock, guint timeout_s, GError **error)
     gint64 deadline = now_ms() + (gint64)timeout_s * 1000;
     g_autoptr(GString) got = g_string_new(NULL);
     char buf[256];
+    int e;
 
     if (shutdown(sock, SHUT_WR) < 0) {
         g_set_error(error, PB_ERROR, PB_ERROR_SYSTEM, "shutdown: %s",
@@ -343,8 +344,11 @@ wait_agent(int sock, guint timeout_s, GError **error)
             g_string_append_len(got, buf, n);
         if (n > 0 || errno == EINTR || errno == EAGAIN)
             continue; /* OCI has no reply; only a refusal counts */
+        e = errno;
+        if (refused(got->str, error))
+            return FALSE; /* closed with our data unread: say why */
         g_set_error(error, PB_ERROR, PB_ERROR_SYSTEM,
-                    "the agent dropped the connection: %s", g_strerror(errno));
+                    "the agent dropped the connection: %s", g_strerror(e));
         return FALSE;
     }
 }

@@ -520,19 +520,20 @@ peer_pid(int fd)
 
 /*
  * netns_proves: is @fd a network namespace, the one @reg claims?  A
- * namespace can only be opened with ptrace access to a process in it, so
- * this keeps a client that merely reaches the socket (a container process
- * that shares the host's files, e.g. a rootlesskit child) from
- * registering for another container's namespace and receiving its seccomp
- * fds.
+ * namespace can only be opened with ptrace access to a process in it, or
+ * through a bind mount of it the client can see (/run/netns, podman's
+ * $XDG_RUNTIME_DIR/netns): this keeps a client that merely reaches the
+ * socket (a container process that shares the host's files, e.g. a
+ * rootlesskit child) from registering for another container's namespace
+ * by its numbers alone and receiving its seccomp fds.
  */
 static gboolean
 netns_proves(int fd, const PbRegistration *reg, GError **error)
 {
     struct stat st;
 
-    if (ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET || fstat(fd, &st) < 0 ||
-        st.st_dev != reg->netns_dev || st.st_ino != reg->netns_ino) {
+    if (!pb_netns_of_fd(fd, &st) || st.st_dev != reg->netns_dev ||
+        st.st_ino != reg->netns_ino) {
         g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
                     "registration: the \"netns\" fd is not the network "
                     "namespace claimed");
@@ -616,7 +617,7 @@ conn_complete(PbConn *c, gsize len)
 {
     g_autoptr(GError) error = NULL;
     PbProcessState st;
-    int nfd, r;
+    int nfd;
 
     switch (pb_message_kind((const char *)c->buf->data, len)) {
     case PB_MESSAGE_STATE:
@@ -642,10 +643,7 @@ conn_complete(PbConn *c, gsize len)
         return;
     }
     nfd = g_array_index(c->fds, int, st.seccomp_index);
-    /* a notify fd answers ID_VALID for an unknown id with ENOENT; any
-     * other fd with ENOTTY/EINVAL */
-    r = pb_notif_id_valid(nfd, G_MAXUINT64);
-    if (r != -ENOENT) {
+    if (!pb_is_notify_fd(nfd)) {
         pb_process_state_clear(&st);
         conn_reject(c, "\"seccompFd\" is not a seccomp notify fd");
         return;

@@ -56,7 +56,10 @@ on_recv_alarm(int sig)
 int
 pb_notif_recv(int notify_fd, struct seccomp_notif *req)
 {
-    static const struct itimerval arm = { .it_value = { 0, 100 * 1000 } };
+    /* repeating: a signal that came before the ioctl slept must not be
+     * the only one */
+    static const struct itimerval arm = { .it_interval = { 0, 100 * 1000 },
+                                          .it_value = { 0, 100 * 1000 } };
     static const struct itimerval off = { { 0, 0 }, { 0, 0 } };
     static gsize handler_set;
     int r;

@@ -106,6 +106,7 @@ struct SbSlirp {
     GHashTable *entries;     /* fd -> SbPollEntry* */
     GHashTable *muted;       /* fds libslirp must not see events on */
     gboolean accept_failing; /* logged the current out-of-fds episode */
+    gint64 next_unpause;     /* earliest end of a listener's pause, or 0 */
     GPtrArray *by_idx;       /* index from add_poll -> SbPollEntry* */
     guint64 round;
     gint64 next_resync_us;
@@ -215,7 +216,10 @@ entry_forget(SbSlirp *s, int fd)
         (void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
     e->registered = 0;
     e->revents = 0;
+    /* a new socket may get the number: nothing of this one carries over */
     e->checked = FALSE;
+    e->listening = FALSE;
+    e->paused_until = 0;
 }
 
 /* implements SlirpCb.register_poll_fd: a new socket; a stale entry with
@@ -367,29 +371,39 @@ out_of_fds(SbSlirp *s)
 static void
 pause_stuck_listeners(SbSlirp *s)
 {
-    gboolean checked = FALSE, exhausted = FALSE;
+    gint64 now = g_get_monotonic_time();
+    int exhausted = -1; /* not asked yet */
 
+    s->next_unpause = 0;
     for (guint i = 0; i < s->by_idx->len; i++) {
         SbPollEntry *e = s->by_idx->pdata[i];
         struct pollfd p = { .fd = e->fd, .events = POLLIN };
 
+        if (e->paused_until > now) {
+            /* still paused: the loop must wake up when that ends */
+            if (s->next_unpause == 0 || e->paused_until < s->next_unpause)
+                s->next_unpause = e->paused_until;
+            continue;
+        }
+        e->paused_until = 0;
         if (!e->listening || !(e->revents & EPOLLIN) || e->muted ||
             poll(&p, 1, 0) != 1 || !(p.revents & POLLIN))
             continue;
-        if (!checked) {
+        if (exhausted < 0)
             exhausted = out_of_fds(s);
-            checked = TRUE;
-        }
         if (!exhausted)
-            return;
-        e->paused_until = g_get_monotonic_time() + SB_ACCEPT_PAUSE_US;
+            continue;
+        e->paused_until = now + SB_ACCEPT_PAUSE_US;
+        if (s->next_unpause == 0 || e->paused_until < s->next_unpause)
+            s->next_unpause = e->paused_until;
         if (!s->accept_failing)
             g_printerr("slirp: accept on a forwarded port: out of file "
                        "descriptors (retrying every %d ms)\n",
                        (int)(SB_ACCEPT_PAUSE_US / 1000));
         s->accept_failing = TRUE;
     }
-    if (checked && !exhausted)
+    /* fds to be had again: the next episode is logged anew */
+    if (exhausted == 0)
         s->accept_failing = FALSE;
 }
 
@@ -512,8 +526,14 @@ source_prepare(GSource *source, gint *timeout)
             ms = (uint32_t)d;
     }
     /* a paused listener (out of fds) is tried again when its pause ends */
-    if (s->accept_failing && ms > SB_ACCEPT_PAUSE_US / 1000)
-        ms = SB_ACCEPT_PAUSE_US / 1000;
+    if (s->next_unpause != 0) {
+        gint64 d = (s->next_unpause - g_get_monotonic_time()) / 1000 + 1;
+
+        if (d < 0)
+            d = 0;
+        if ((guint64)d < ms)
+            ms = (uint32_t)d;
+    }
     *timeout = ms == UINT32_MAX ? -1 : (gint)MIN(ms, (uint32_t)G_MAXINT);
     return FALSE;
 }

@@ -33,8 +33,11 @@ state="$T/u/rk"
 api="$state/.s4nn.sock"
 pb_serve HOSTLO 127.0.0.1 18094
 # the child waits (bounded) until the forward exists, so that its bind is
-# of a published port; one bypassed outbound connect, then the server
-child="i=0; while [ \$i -lt 100 ] && ! printf '{\"execute\":\"list_hostfwd\"}' | socat -t 2 - UNIX-CONNECT:$api 2>/dev/null | grep -q 18093; do sleep 0.1; i=\$((i+1)); done; $T/u/slirpbypass exec -- $T/u/sbclient tcp-connect 10.0.2.2 18094 >$T/u/out.txt 2>&1; exec $T/u/slirpbypass exec -- $T/u/sbclient serve-tcp 0.0.0.0 80 --timeout 80 --tag RK"
+# of a published port; one bypassed outbound connect, then the server,
+# then it stays a while: the removal below shuts the server's socket down,
+# and rootlesskit would otherwise end (killing the helper) before the
+# helper's reply to remove_hostfwd is out
+child="i=0; while [ \$i -lt 100 ] && ! printf '{\"execute\":\"list_hostfwd\"}' | socat -t 2 - UNIX-CONNECT:$api 2>/dev/null | grep -q 18093; do sleep 0.1; i=\$((i+1)); done; $T/u/slirpbypass exec -- $T/u/sbclient tcp-connect 10.0.2.2 18094 >$T/u/out.txt 2>&1; $T/u/slirpbypass exec -- $T/u/sbclient serve-tcp 0.0.0.0 80 --timeout 80 --tag RK; sleep 30"
 
 sb_bg sb_as_user env XDG_CONFIG_HOME="$T/u/cfg" XDG_RUNTIME_DIR="$T/u/run" \
     timeout 90 rootlesskit --state-dir="$state" --net=slirp4netns \

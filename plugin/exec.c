@@ -94,7 +94,6 @@ pb_exec_state_json(pid_t pid, const char *metadata, gboolean netns)
     return json_generator_to_data(gen, NULL);
 }
 
-/* Print the usage text on @out. */
 /**
  * pb_exec_connect: connect a SOCK_STREAM unix socket to @path (the agent).
  * Returns: the socket, or -1 with errno set.

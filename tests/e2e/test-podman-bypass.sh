@@ -43,22 +43,8 @@ uid=$(id -u "$user")
 U="$T/u"
 run=/run/user/$uid
 mkdir -p "$U/config/containers" "$U/config/slirpbypass" "$U/rootfs"
-bin="$U/slirpbypass"
-cp "$SLIRPBYPASS" "$bin"
-chmod 0755 "$bin"
-cat >"$U/config/containers/containers.conf" <<CONF
-[engine]
-network_cmd_path = "$bin"
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-CONF
-cat >"$U/config/containers/storage.conf" <<CONF
-[storage]
-driver = "vfs"
-graphroot = "$U/storage"
-runroot = "$U/run"
-CONF
+. "$SB_SOURCE_ROOT/tests/lib/podman-lib.sh"
+sb_podman_setup "$U"
 printf '[slirpbypass]\nbypass=true\n' >"$U/config/slirpbypass/slirpbypass.conf"
 
 # DNS: a responder on the private host's loopback, named by a private

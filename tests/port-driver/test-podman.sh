@@ -26,22 +26,8 @@ user=$(sb_ensure_test_user)
 uid=$(id -u "$user")
 U="$T/u"
 mkdir -p "$U/config/containers" "$U/rootfs"
-bin="$U/slirpbypass"
-cp "$SLIRPBYPASS" "$bin"
-chmod 0755 "$bin"
-cat >"$U/config/containers/containers.conf" <<CONF
-[engine]
-network_cmd_path = "$bin"
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-CONF
-cat >"$U/config/containers/storage.conf" <<CONF
-[storage]
-driver = "vfs"
-graphroot = "$U/storage"
-runroot = "$U/run"
-CONF
+. "$SB_SOURCE_ROOT/tests/lib/podman-lib.sh"
+sb_podman_setup "$U"
 
 # A busybox rootfs: /bin/busybox, one symlink per applet, a web page.
 R="$U/rootfs"

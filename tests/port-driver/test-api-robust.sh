@@ -9,7 +9,9 @@
 # networking.  Here silent clients hold connections (for longer than the
 # bounds used below, but shorter than the 10 s idle timeout would matter)
 # while the test moves data through a forward, adds a forward and serves a
-# burst of 200 concurrent API clients, each within a few seconds.  Then:
+# burst of 200 concurrent API clients, each within a few seconds, and
+# again while 1000 idle clients and 20 half-sent requests hold the socket
+# past its cap.  Then:
 # the socket file is unlinked on SIGTERM even under --enable-sandbox
 # (pivot_root) and on exit-fd HUP; startup errors (-p, path length) exit 1
 # with a message naming the bad input.
@@ -54,6 +56,37 @@ want='{"entries":[{"id":1,"proto":"tcp","host_addr":"127.0.0.1","host_port":1809
 for i in $(seq 1 200); do
     sb_assert_eq "$want" "$(cat "$T/burst.$i")" "burst reply $i"
 done
+
+# 1000 idle clients and 20 half-sent requests at once, past the client
+# cap: the oldest idle ones are closed, a real client is served, and the
+# forward keeps moving data meanwhile.
+python3 - "$T/api.sock" "$T/idle.ready" "$T/idle.done" <<'PY' &
+import socket, sys, os, time, signal
+path, ready, done = sys.argv[1:4]
+signal.alarm(90)  # bounded, whatever happens
+held = []
+for i in range(1020):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)  # blocking: waits while the backlog is full
+    if i < 20:
+        s.send(b'{"execute":"add')
+    held.append(s)
+open(ready, "w").close()
+for _ in range(600):
+    if os.path.exists(done):
+        break
+    time.sleep(0.1)
+PY
+IDLE_PID=$!
+sb_track "$IDLE_PID"
+sb_wait_until 30 test -e "$T/idle.ready" || sb_fail "the idle clients did not connect"
+sb_assert_eq hello-from-container "$(get 18095)" "forward while 1020 clients hold the API socket"
+r=$(sb_api '{"execute":"list_hostfwd"}')
+sb_assert_eq "$want" "$r" "a real client while 1020 clients hold the API socket"
+grep -q 'clients at once; closing the oldest' "$HELPER_LOG" ||
+    sb_fail "the API never reached its client cap (the test proves nothing)"
+touch "$T/idle.done"
+wait "$IDLE_PID" 2>/dev/null || true
 
 # The sandbox pivoted the helper's root away; the socket file still goes.
 [ -d "/proc/$HELPER_PID/root/etc" ] && [ ! -e "/proc/$HELPER_PID/root/home" ] ||

@@ -47,12 +47,18 @@ sb_log "race with the gateway: flip 10.0.2.2 <-> $TUN4"
 pb_serve NOLO 127.0.0.1 18203
 NOLO_LOG=$SERVE_LOG
 pb_serve ALLOWED3 "$TUN4" 18203
-pb_bypassed "$O" race 10.0.2.2 "$TUN4" 18203 200 4
-sb_log "  $(grep '^race\|^errors' "$O" | tr '\n' ' ')"
-! grep -q '^accepted=' "$NOLO_LOG" ||
-    sb_fail "host loopback reached through 10.0.2.2 with --disable-host-loopback"
+# (a round where the flipping thread never ran, seen once under ASan on a
+# loaded machine, proves nothing either way: up to 3 rounds until one
+# reached the allowed server; host loopback must stay unreached in all)
+for round in 1 2 3; do
+    pb_bypassed "$O" race 10.0.2.2 "$TUN4" 18203 200 4 || true
+    sb_log "  round $round: $(grep '^race\|^errors' "$O" | tr '\n' ' ')"
+    ! grep -q '^accepted=' "$NOLO_LOG" ||
+        sb_fail "host loopback reached through 10.0.2.2 with --disable-host-loopback"
+    [ "$(pb_get "$O" race.tag.ALLOWED3)" -gt 0 ] 2>/dev/null && break
+done
 [ "$(pb_get "$O" race.tag.ALLOWED3)" -gt 0 ] 2>/dev/null ||
-    sb_fail "race: no connection reached the allowed server"
+    sb_fail "race: no connection reached the allowed server in 3 rounds"
 
 kill -0 "$HELPER_PID" || sb_fail "slirpbypass died: $(cat "$HELPER_LOG")"
 sb_log "PASS"

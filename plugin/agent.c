@@ -43,16 +43,6 @@ struct PbAgent {
 };
 
 /*
- * on_alarm: SIGALRM, the watchdog of connect.c's watched_connect(): only
- * there to interrupt a connect() (installed without SA_RESTART).
- */
-static void
-on_alarm(int sig)
-{
-    (void)sig;
-}
-
-/*
  * already_served: the PbNotify serving another descriptor of @fd's notify
  * file, or NULL.  Two sources on one file would both see it readable and
  * the second SECCOMP_IOCTL_NOTIF_RECV would block the main loop, so a
@@ -142,12 +132,7 @@ pb_agent_new(const PbAgentConfig *cfg, GMainContext *ctx, GError **error)
     guint max_pending;
 
     pb_debug_enabled = cfg->debug || (env && *env && g_strcmp0(env, "0"));
-    {
-        struct sigaction sa = { .sa_handler = on_alarm };
-
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGALRM, &sa, NULL);
-    }
+    pb_watchdog_install();
     policy = pb_policy_new(cfg, error);
     if (policy == NULL)
         return NULL;

@@ -182,6 +182,9 @@ void pb_notify_handle(PbNotify *n, const struct seccomp_notif *req);
 /* Stop serving, release everything (also the pending connects). */
 void pb_notify_destroy(PbNotify *n);
 int pb_notify_get_fd(PbNotify *n);
+/* The SIGALRM handler of the watchdogs (notify.c): interrupts, never
+ * restarts, never kills.  Idempotent. */
+void pb_watchdog_install(void);
 /* What a trapped call on an orphaned host socket gets (dispatch.c): a
  * positive errno, or 0 for CONTINUE. */
 int pb_trapped_host_errno(const struct seccomp_data *data);
@@ -358,6 +361,10 @@ char *pb_state_json_for(gint64 pid, const char *id, const char *metadata,
                         gboolean passive);
 /* Is @fd a seccomp notify fd?  (Never hangs on a client's FUSE file.) */
 gboolean pb_is_notify_fd(int fd);
+/* A ContainerProcessState passed on a channel with @fd: valid, and @fd a
+ * seccomp notify fd?  (The check of both ends of a channel.) */
+gboolean pb_passed_fd_parse(const char *json, gsize len, int fd,
+                            PbProcessState *st, GError **error);
 /* Is @fd a network namespace?  Fills @st.  (Never hangs either.) */
 gboolean pb_netns_of_fd(int fd, struct stat *st);
 

@@ -303,6 +303,34 @@ pb_is_notify_fd(int fd)
 }
 
 /**
+ * pb_passed_fd_parse:
+ * @json: a ContainerProcessState passed on a channel (not NUL-terminated)
+ * @len: its length
+ * @fd: the fd that came with it
+ * @st: (out): the state; clear with pb_process_state_clear() on success
+ * @error: PB_ERROR_INVALID: a bad state, or @fd is no seccomp notify fd
+ *
+ * The check both ends of a channel make on a notify fd passed to them
+ * (the agent on a helper's deposit, a helper on what the agent passes).
+ *
+ * Returns: TRUE if @json names @fd as the seccomp fd and @fd is one.
+ */
+gboolean
+pb_passed_fd_parse(const char *json, gsize len, int fd, PbProcessState *st,
+                   GError **error)
+{
+    if (!pb_process_state_parse(json, len, 1, st, error))
+        return FALSE;
+    if (!pb_is_notify_fd(fd)) {
+        pb_process_state_clear(st);
+        g_set_error(error, PB_ERROR, PB_ERROR_INVALID,
+                    "not a seccomp notify fd");
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/**
  * pb_netns_of_fd:
  * @fd: any fd (a client's: maybe a FUSE file)
  * @st: (out): fstat() of it

@@ -483,12 +483,9 @@ helper_deposit(PbHelper *hp, const char *json, gsize len, int fd)
     g_autoptr(GError) error = NULL;
     PbProcessState st;
 
-    if (!pb_process_state_parse(json, len, 1, &st, &error) ||
-        !pb_is_notify_fd(fd)) {
+    if (!pb_passed_fd_parse(json, len, fd, &st, &error)) {
         pb_log("helper (pid %" G_GINT64_FORMAT "): bad deposit: %s", hp->pid,
-               error ? error->message : "not a seccomp notify fd");
-        if (error == NULL)
-            pb_process_state_clear(&st);
+               error->message);
         close(fd);
         return;
     }

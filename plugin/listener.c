@@ -303,20 +303,6 @@ pb_process_state_parse(const char *json, gsize len, guint nfds_rcvd,
 }
 
 /**
- * pb_registration_is:
- * @json: one JSON object (not NUL-terminated)
- * @len: its length
- *
- * Returns: TRUE if it is a helper's registration (has "slirpbypass"),
- * not a runtime's ContainerProcessState.
- */
-gboolean
-pb_registration_is(const char *json, gsize len)
-{
-    return pb_message_kind(json, len) != PB_MESSAGE_STATE;
-}
-
-/**
  * pb_message_kind:
  * @json: one JSON object (not NUL-terminated)
  * @len: its length

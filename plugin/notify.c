@@ -39,11 +39,34 @@
 #include <signal.h>
 #include <unistd.h>
 
-/* SIGALRM during NOTIF_RECV: only there to interrupt it. */
+/* SIGALRM: only there to interrupt a call (see pb_watchdog_install). */
 static void
-on_recv_alarm(int sig)
+on_alarm(int sig)
 {
     (void)sig;
+}
+
+/**
+ * pb_watchdog_install:
+ *
+ * The SIGALRM handler of the agent's watchdogs (ITIMER_REAL around a call
+ * that must not block the main loop: NOTIF_RECV here, connect() in
+ * pending.c's pb_watched_connect()): it interrupts the call (EINTR: no
+ * SA_RESTART) and never kills the process (SIGALRM's default).  Once per
+ * process; safe to call again.
+ */
+void
+pb_watchdog_install(void)
+{
+    static gsize done;
+
+    if (g_once_init_enter(&done)) {
+        struct sigaction sa = { .sa_handler = on_alarm };
+
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGALRM, &sa, NULL);
+        g_once_init_leave(&done, 1);
+    }
 }
 
 /**
@@ -61,17 +84,9 @@ pb_notif_recv(int notify_fd, struct seccomp_notif *req)
     static const struct itimerval arm = { .it_interval = { 0, 100 * 1000 },
                                           .it_value = { 0, 100 * 1000 } };
     static const struct itimerval off = { { 0, 0 }, { 0, 0 } };
-    static gsize handler_set;
     int r;
 
-    if (g_once_init_enter(&handler_set)) {
-        /* interrupt, never restart, never kill (default SIGALRM) */
-        struct sigaction sa = { .sa_handler = on_recv_alarm };
-
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGALRM, &sa, NULL);
-        g_once_init_leave(&handler_set, 1);
-    }
+    pb_watchdog_install();
     memset(req, 0, sizeof *req);
     /* another holder of the file may have taken the notification poll()
      * announced (a sender that kept a copy): the ioctl would then sleep

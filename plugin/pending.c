@@ -162,10 +162,9 @@ pb_tcp_state(int fd)
  * its SO_SNDTIMEO), and another thread of it can start a connection on it
  * at any moment (sendto(MSG_FASTOPEN) through i386 socketcall, a won
  * race), so a call that should return at once may wait for a handshake.
- * A 100 ms watchdog (SIGALRM; on_alarm() in agent.c interrupts without
- * restarting) keeps that from holding the agent: the call then fails with
- * EINTR.
- * Returns: 0 or -errno.
+ * A 100 ms watchdog (SIGALRM; pb_watchdog_install() in notify.c interrupts
+ * without restarting) keeps that from holding the agent: the call then fails
+ * with EINTR. Returns: 0 or -errno.
  */
 int
 pb_watched_connect(int dup, const struct sockaddr *sa, socklen_t len)

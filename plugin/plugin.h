@@ -286,8 +286,6 @@ typedef struct {
     ino_t netns_ino;
     gint64 peer_pid; /* SO_PEERCRED of the registering connection */
 } PbRegistration;
-/* Is this JSON object a registration ("slirpbypass" member)? */
-gboolean pb_registration_is(const char *json, gsize len);
 /* What a message on the agent socket is, by its "slirpbypass" member. */
 typedef enum {
     PB_MESSAGE_STATE = 0,    /* none: an OCI ContainerProcessState */

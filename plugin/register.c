@@ -401,12 +401,8 @@ channel_read(gint fd, GIOCondition cond, gpointer user_data)
             channel_notification(r, buf, (gsize)n, nfd);
             continue;
         }
-        if (!pb_process_state_parse(buf, (gsize)n, 1, &st, &error) ||
-            !pb_is_notify_fd(nfd)) {
-            pb_log("agent %s: bad message: %s", r->path,
-                   error ? error->message : "not a seccomp notify fd");
-            if (error == NULL)
-                pb_process_state_clear(&st);
+        if (!pb_passed_fd_parse(buf, (gsize)n, nfd, &st, &error)) {
+            pb_log("agent %s: bad message: %s", r->path, error->message);
             close(nfd);
             continue;
         }

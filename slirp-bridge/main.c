@@ -401,6 +401,8 @@ run(SbConfig *cfg)
             sb_ports_set_agent(ports, agent);
         }
     }
+    /* the agent keeps copies of the container's route sockets, if any */
+    sb_tap_ns_close(&tapns);
 
     if (cfg->exit_fd >= 0)
         g_unix_fd_add(cfg->exit_fd, G_IO_HUP | G_IO_ERR, on_exit_fd, &state);
@@ -456,10 +458,7 @@ out:
         close(sigfd);
     if (proc_fd >= 0)
         close(proc_fd);
-    if (tapns.route_query >= 0)
-        close(tapns.route_query);
-    if (tapns.route_monitor >= 0)
-        close(tapns.route_monitor);
+    sb_tap_ns_close(&tapns);
     return state.exit_status;
 }
 

@@ -155,6 +155,8 @@ typedef struct {
 /* tap.c: fork a child that enters the target namespaces and opens (and
  * with -c configures) the tap; returns the tap fd in this process. */
 int sb_tap_open(const SbConfig *cfg, SbTapNs *ns, GError **error);
+/* Close @ns's route sockets (idempotent). */
+void sb_tap_ns_close(SbTapNs *ns);
 
 /* slirp_loop.c: libslirp on a GMainContext. */
 typedef struct SbSlirp SbSlirp;

@@ -396,11 +396,7 @@ sb_tap_open(const SbConfig *cfg, SbTapNs *ns, GError **error)
         ns->route_monitor =
             sb_fd_recv(sv[0], &ns->tap_ifindex, sizeof ns->tap_ifindex, NULL);
         if (ns->route_query < 0 || ns->route_monitor < 0) {
-            if (ns->route_query >= 0)
-                close(ns->route_query);
-            if (ns->route_monitor >= 0)
-                close(ns->route_monitor);
-            ns->route_query = ns->route_monitor = -1;
+            sb_tap_ns_close(ns);
             ns->tap_ifindex = 0;
         }
     }
@@ -420,4 +416,18 @@ out:
     if (sv[1] >= 0)
         close(sv[1]);
     return tapfd;
+}
+
+/**
+ * sb_tap_ns_close: close @ns's route sockets (idempotent).
+ * @ns: filled by sb_tap_open()
+ */
+void
+sb_tap_ns_close(SbTapNs *ns)
+{
+    if (ns->route_query >= 0)
+        close(ns->route_query);
+    if (ns->route_monitor >= 0)
+        close(ns->route_monitor);
+    ns->route_query = ns->route_monitor = -1;
 }

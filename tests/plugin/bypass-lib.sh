@@ -196,6 +196,16 @@ pb_assert_inode_not_in_host()
     fi
 }
 
+# pb_entry_path ID - "path" of list_hostfwd_ex entry ID on the API socket
+# $API ("" if there is no such entry).
+pb_entry_path()
+{
+    sb_api '{"execute":"list_hostfwd_ex"}' "$API" |
+        python3 -c 'import json,sys
+for e in json.load(sys.stdin)["return"]["entries"]:
+    if e["id"] == int(sys.argv[1]): print(e["path"])' "$1"
+}
+
 # pb_held bypassed|plain ARGS... - run `sbclient ARGS --hold 5000` in the
 # background (under the bypass or not) and wait until it has its reply, so
 # the socket still exists while the caller inspects it.  Sets HELD_OUT.

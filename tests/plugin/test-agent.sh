@@ -191,21 +191,7 @@ req c1 tcp-connect "$TUN4" "$PORT"
 pb_assert_bypassed "$OUT" host "bypassed after the hostile registrations"
 
 sb_log "1100 idle clients on the agent's socket (past its cap) do not keep an exec from being served"
-python3 - "$A" "$T/flood.ready" "$T/flood.done" <<'PY' &
-import socket, sys, os, time, signal
-path, ready, done = sys.argv[1:4]
-signal.alarm(90)  # bounded, whatever happens
-held = []
-for _ in range(1100):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(path)  # blocking: waits while the backlog is full
-    held.append(s)
-open(ready, "w").close()
-for _ in range(600):  # at most 60 s
-    if os.path.exists(done):
-        break
-    time.sleep(0.1)
-PY
+python3 "$SB_SOURCE_ROOT/tests/lib/hold-clients.py" "$A" 1100 0 "$T/flood.ready" "$T/flood.done" &
 FLOOD_PID=$!
 sb_track "$FLOOD_PID"
 sb_wait_until 20 test -e "$T/flood.ready" || sb_fail "the idle clients did not connect"

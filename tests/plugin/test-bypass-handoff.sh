@@ -56,29 +56,20 @@ reach()
     pb_host "$1" tcp-connect "$2" "$3" || true
 }
 
-# entry_path ID - "path" of a list_hostfwd_ex entry
-entry_path()
-{
-    sb_api '{"execute":"list_hostfwd_ex"}' "$API" |
-        python3 -c 'import json,sys
-for e in json.load(sys.stdin)["return"]["entries"]:
-    if e["id"] == int(sys.argv[1]): print(e["path"])' "$1"
-}
-
 # wait_path ID PATH SECONDS - until list_hostfwd_ex shows PATH for entry ID
 wait_path()
 {
     local i
     for i in $(seq 1 $(($3 * 10))); do
-        [ "$(entry_path "$1")" = "$2" ] && return 0
+        [ "$(pb_entry_path "$1")" = "$2" ] && return 0
         sleep 0.1
     done
     tail -5 "$HELPER_LOG" >&2
-    sb_fail "entry $1 not on the $2 path after $3 s: $(entry_path "$1")"
+    sb_fail "entry $1 not on the $2 path after $3 s: $(pb_entry_path "$1")"
 }
 
 sb_log "slirp path before any server: the table says slirp"
-[ "$(entry_path 1)" = slirp ] || sb_fail "entry 1 is not on the slirp path"
+[ "$(pb_entry_path 1)" = slirp ] || sb_fail "entry 1 is not on the slirp path"
 
 sb_log "a bypassed dual-stack TCP server on published guest port 80 gets a host socket"
 serve_bypassed WEB :: 80
@@ -90,7 +81,7 @@ reach "$O" 127.0.0.1 18080
 reach "$O" "$TUN4" 18080
 [ "$(pb_reply_tag "$O")" = WEB ] || sb_fail "via $TUN4: $(cat "$O")"
 case "$(pb_reply_peer "$O")" in 10.0.2.2*|*10.0.2.2*) sb_fail "via $TUN4 went the slirp path: $(cat "$O")" ;; esac
-[ "$(entry_path 1)" = bypass ] || sb_fail "list_hostfwd_ex does not show the bypass"
+[ "$(pb_entry_path 1)" = bypass ] || sb_fail "list_hostfwd_ex does not show the bypass"
 sb_api '{"execute":"list_hostfwd"}' "$API" | grep -q '"path"' &&
     sb_fail "list_hostfwd grew a field (must stay byte-compatible)"
 
@@ -164,7 +155,7 @@ stop FAM4
 wait_path 1 slirp 1
 serve_bypassed FAM6 :: 80
 sleep 0.6
-[ "$(entry_path 1)" = bypass ] || sb_fail "handed back while the dual-stack server listens"
+[ "$(pb_entry_path 1)" = bypass ] || sb_fail "handed back while the dual-stack server listens"
 reach "$O" 127.0.0.1 18080
 [ "$(pb_reply_tag "$O")" = FAM6 ] || sb_fail "dual-stack server after an IPv4 one: $(cat "$O")"
 stop FAM6
@@ -245,7 +236,7 @@ sb_log "the host bind fails ($TUN4 no longer local): the slirp path serves, noth
 ip addr del "$TUN4/32" dev sbt0 || sb_fail "cannot remove $TUN4"
 serve_bypassed FALLBACK 0.0.0.0 81
 pb_expect "$SERVE_LOG" listening "0.0.0.0:81" "the bind went the slirp path"
-[ "$(entry_path 4)" = slirp ] || sb_fail "entry 4 left the slirp path: $(entry_path 4)"
+[ "$(pb_entry_path 4)" = slirp ] || sb_fail "entry 4 left the slirp path: $(pb_entry_path 4)"
 ip addr add "$TUN4/32" dev sbt0 || sb_fail "cannot re-add $TUN4"
 reach "$O" "$TUN4" 18081
 # the server's socket is in the container (listening=0.0.0.0:81): only

@@ -69,21 +69,12 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 fds() { find "/proc/$HELPER_PID/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 ticks() { awk '{print $14 + $15}' "/proc/$HELPER_PID/stat"; }
 
-# entry_path ID - "path" of list_hostfwd_ex entry ID ("" if none)
-entry_path()
-{
-    sb_api '{"execute":"list_hostfwd_ex"}' "$API" |
-        python3 -c 'import json,sys
-for e in json.load(sys.stdin)["return"]["entries"]:
-    if e["id"] == int(sys.argv[1]): print(e["path"])' "$1"
-}
-
 # slirp_serves PORT - the entry is on the slirp path and the only listener
 # on host port PORT is the helper's (libslirp's socket)
 slirp_serves()
 {
     local l
-    [ "$(entry_path 1)" = slirp ] || return 1
+    [ "$(pb_entry_path 1)" = slirp ] || return 1
     l=$(ss -Htlnp "sport = :$1")
     [ "$(printf '%s\n' "$l" | grep -c .)" = 1 ] || return 1
     case "$l" in *"pid=$HELPER_PID,"*) return 0 ;; esac
@@ -155,12 +146,12 @@ handoff_round()
     case "$mode" in
     bound)
         # libslirp keeps serving while the socket is only bound
-        [ "$(entry_path 1)" = slirp ] || sb_fail "$mode: bound only, but the table says $(entry_path 1)"
+        [ "$(pb_entry_path 1)" = slirp ] || sb_fail "$mode: bound only, but the table says $(pb_entry_path 1)"
         kill -KILL "$pid"
         ;;
     listen)
         sb_wait_until 10 grep -q '^listening=' "$log" || sb_fail "$mode: no listen: $(cat "$log")"
-        [ "$(entry_path 1)" = bypass ] || sb_fail "$mode: listening, but the table says $(entry_path 1)"
+        [ "$(pb_entry_path 1)" = bypass ] || sb_fail "$mode: listening, but the table says $(pb_entry_path 1)"
         pb_host "$O" tcp-connect 127.0.0.1 18080 || true
         [ "$(pb_reply_tag "$O")" = BYP ] || sb_fail "$mode: host client did not reach the bypassed server: $(tr '\n' ' ' <"$O")"
         kill -KILL "$pid"
@@ -174,7 +165,7 @@ handoff_round()
         ms=$(($(now_ms) - t0))
         if [ "$ms" -gt 1000 ]; then
             tail -5 "$HELPER_LOG" >&2
-            sb_fail "$mode: not back on the slirp path 1 s after the kill: path '$(entry_path 1)', listeners: $(ss -Htlnp 'sport = :18080' | tr '\n' ' ')"
+            sb_fail "$mode: not back on the slirp path 1 s after the kill: path '$(pb_entry_path 1)', listeners: $(ss -Htlnp 'sport = :18080' | tr '\n' ' ')"
         fi
         sleep 0.05
     done
@@ -198,7 +189,7 @@ handoff_round()
 sb_log "1. SIGKILL during a port hand-off"
 API="$T/api1.sock"
 pb_start_bypass --api-socket "$API" -p 18080:80
-[ "$(entry_path 1)" = slirp ] || sb_fail "entry 1 not on the slirp path at start"
+[ "$(pb_entry_path 1)" = slirp ] || sb_fail "entry 1 not on the slirp path at start"
 # warm-up: a whole hand-off and hand-back, so caches are in the baseline
 sb_bg sb_in_target timeout 60 "$SLIRPBYPASS" exec --socket "$BYPASS_SOCK" -- \
     "$SBCLIENT" serve-tcp 0.0.0.0 80 --timeout 50 --tag WARM

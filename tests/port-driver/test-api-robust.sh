@@ -60,23 +60,7 @@ done
 # 1000 idle clients and 20 half-sent requests at once, past the client
 # cap: the oldest idle ones are closed, a real client is served, and the
 # forward keeps moving data meanwhile.
-python3 - "$T/api.sock" "$T/idle.ready" "$T/idle.done" <<'PY' &
-import socket, sys, os, time, signal
-path, ready, done = sys.argv[1:4]
-signal.alarm(90)  # bounded, whatever happens
-held = []
-for i in range(1020):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(path)  # blocking: waits while the backlog is full
-    if i < 20:
-        s.send(b'{"execute":"add')
-    held.append(s)
-open(ready, "w").close()
-for _ in range(600):
-    if os.path.exists(done):
-        break
-    time.sleep(0.1)
-PY
+python3 "$SB_SOURCE_ROOT/tests/lib/hold-clients.py" "$T/api.sock" 1020 20 "$T/idle.ready" "$T/idle.done" &
 IDLE_PID=$!
 sb_track "$IDLE_PID"
 sb_wait_until 30 test -e "$T/idle.ready" || sb_fail "the idle clients did not connect"
